@@ -1,0 +1,188 @@
+"""Typed results and stream events: frozen dataclasses that are just data.
+
+Wire JSON is camelCase; these are snake_case. ``from_wire`` builds one from
+the API's JSON and fails with ``KeyError``/``TypeError`` on a malformed body,
+which the client turns into a clear error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "App",
+    "AppFile",
+    "AppPage",
+    "Deployment",
+    "EndUserUsage",
+    "Event",
+    "FileEvent",
+    "ReadyEvent",
+    "RunEvent",
+    "Session",
+    "UnknownEvent",
+    "Usage",
+    "parse_datetime",
+]
+
+
+def parse_datetime(value: str) -> datetime:
+    """RFC 3339 as the API writes it (``2026-11-28T19:30:00Z``), timezone-aware."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# -- stream events --------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """The first event of a generation: which run, which app."""
+
+    run_id: str
+    app_id: str
+    type: str = field(default="run", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FileEvent:
+    """One generated file, whole."""
+
+    path: str
+    size: int
+    content: str = field(repr=False)
+    type: str = field(default="file", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyEvent:
+    """The app is complete and can be previewed at ``preview_url``."""
+
+    app_id: str
+    preview_url: str
+    type: str = field(default="ready", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """An event type this version does not know, passed through untouched.
+
+    ``data`` is the event's raw data string (usually JSON).
+    """
+
+    type: str
+    data: str
+
+
+Event = RunEvent | FileEvent | ReadyEvent | UnknownEvent
+
+
+# -- resources ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session token minted for one end user. ``token`` is never in the repr."""
+
+    id: str
+    token: str = field(repr=False)
+    end_user_id: str
+    scopes: tuple[str, ...]
+    expires_at: datetime
+    expires_in: int
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> Session:
+        return cls(
+            id=d["id"],
+            token=d["token"],
+            end_user_id=d["endUserId"],
+            scopes=tuple(d["scopes"]),
+            expires_at=parse_datetime(d["expiresAt"]),
+            expires_in=int(d["expiresIn"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppFile:
+    path: str
+    size: int
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> AppFile:
+        return cls(path=d["path"], size=int(d["size"]))
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """A generated app. ``status`` is ``generating``, ``ready`` or ``failed``."""
+
+    id: str
+    end_user_id: str | None
+    prompt: str
+    status: str
+    created_at: datetime
+    preview_url: str | None
+    deployed_url: str | None
+    files: tuple[AppFile, ...]
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> App:
+        return cls(
+            id=d["id"],
+            end_user_id=d.get("endUserId"),
+            prompt=d["prompt"],
+            status=d["status"],
+            created_at=parse_datetime(d["createdAt"]),
+            preview_url=d.get("previewUrl"),
+            deployed_url=d.get("deployedUrl"),
+            files=tuple(AppFile.from_wire(f) for f in d.get("files") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppPage:
+    data: tuple[App, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> AppPage:
+        return cls(data=tuple(App.from_wire(a) for a in d["data"]),
+                   next_cursor=d.get("nextCursor"))
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    app_id: str
+    url: str
+    deployed_at: datetime
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> Deployment:
+        return cls(app_id=d["appId"], url=d["url"], deployed_at=parse_datetime(d["deployedAt"]))
+
+
+@dataclass(frozen=True, slots=True)
+class EndUserUsage:
+    end_user_id: str
+    runs: int
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    date: str
+    quota: int
+    used: int
+    by_end_user: tuple[EndUserUsage, ...]
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> Usage:
+        return cls(
+            date=d["date"],
+            quota=int(d["quota"]),
+            used=int(d["used"]),
+            by_end_user=tuple(
+                EndUserUsage(end_user_id=u["endUserId"], runs=int(u["runs"]), calls=int(u["calls"]))
+                for u in d["byEndUser"]
+            ),
+        )

@@ -1,0 +1,107 @@
+"""The transport line.
+
+Everything above this module (requests, auth and refresh, retries, errors, the
+event-stream decoder) is written once and does no I/O. Everything below it
+only moves bytes: a transport takes a :class:`Request` and returns a response
+whose body is an iterator of byte chunks, as they arrive.
+
+Like httpx's ``_transports/base.py``, this strict cut-off is what lets one core
+run on CPython (httpx), on a page's main thread (``fetch``) and in a worker
+(pyodide-http), and lets unit tests run without a network.
+
+A transport raises :class:`~pf_browser.APIConnectionError` when it cannot
+reach the server (or the connection drops while the body is read) and
+:class:`~pf_browser.APITimeoutError` when a timeout expires. It never raises
+for an HTTP status: statuses are the core's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "AsyncResponse",
+    "AsyncTransport",
+    "Request",
+    "SyncResponse",
+    "SyncTransport",
+]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, fully formed by the core.
+
+    ``headers`` keys are lower-case. ``timeout`` is in seconds (``None``: no
+    timeout) and bounds connecting and each wait for the next chunk, not the
+    whole body, so a long event stream is not cut off.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    timeout: float | None = None
+
+    def __repr__(self) -> str:
+        # Headers carry the bearer credential: never print them.
+        return f"<Request {self.method} {self.url}>"
+
+
+class SyncResponse(Protocol):
+    """A response whose body has not been read yet.
+
+    ``headers`` keys are lower-case.
+    """
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body, chunk by chunk as it arrives; each chunk non-empty."""
+        ...
+
+    def read(self) -> bytes:
+        """The whole body."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; safe to call twice, or mid-body."""
+        ...
+
+
+class AsyncResponse(Protocol):
+    """The async twin of :class:`SyncResponse`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+    async def aread(self) -> bytes: ...
+
+    async def aclose(self) -> None:
+        """Release the connection (aborting the fetch mid-body if need be)."""
+        ...
+
+
+@runtime_checkable
+class SyncTransport(Protocol):
+    def send(self, request: Request) -> SyncResponse: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    async def send(self, request: Request) -> AsyncResponse: ...
+
+    async def aclose(self) -> None: ...
