@@ -1,0 +1,271 @@
+"""Loopback HTTP servers for the browser tests, on the standard library only.
+
+:class:`StaticServer` serves folders (the built site, the test pages) as one
+origin, optionally cross-origin isolated. :class:`PeerServer` is a second
+origin that behaves like the PromptFloe API at the transport level: CORS and
+CORP on every answer, event streams flushed chunk by chunk with pauses, error
+statuses, a request that never answers, and it notices when a client goes
+away. It writes HTTP/1.1 chunked bodies itself, so each flush is one chunk on
+the wire and nothing buffers it.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# Pyodide's files need these types: a module script must be JavaScript and
+# WebAssembly.instantiateStreaming insists on application/wasm.
+_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+          ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
+          ".html": "text/html; charset=utf-8", ".css": "text/css", ".py": "text/plain"}
+
+# What cross-origin isolation needs (HTML, "cross-origin isolated").
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _Base:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._httpd = _Server(("127.0.0.1", 0), handler)
+        self._httpd.owner = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __enter__(self) -> Any:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class StaticServer(_Base):
+    """Serve ``mounts`` (URL prefix -> folder) on one loopback origin."""
+
+    def __init__(self, mounts: Mapping[str, Path], *, isolated: bool = False) -> None:
+        self.mounts = sorted(mounts.items(), key=lambda kv: -len(kv[0]))
+        self.isolated = isolated
+        super().__init__(_StaticHandler)
+
+
+class _StaticHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        owner: StaticServer = self.server.owner  # type: ignore[attr-defined]
+        path = urlsplit(self.path).path
+        for prefix, folder in owner.mounts:
+            if path.startswith(prefix):
+                target = (folder / path[len(prefix):].lstrip("/")).resolve()
+                if target.is_dir():
+                    target = target / "index.html"
+                if folder.resolve() in target.parents and target.is_file():
+                    return self._send_file(target, owner.isolated)
+        self.send_error(404)
+
+    def _send_file(self, target: Path, isolated: bool) -> None:
+        body = target.read_bytes()
+        ctype = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+        self.send_response(200)
+        self.send_header("Content-Type", ctype or "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if isolated:
+            for name, value in ISOLATION_HEADERS.items():
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class PeerServer(_Base):
+    """A second origin for transport tests; see the handler for its routes.
+
+    ``seen`` holds each request's lower-cased headers by its ``tag`` query
+    parameter; ``disconnected(tag)`` is an Event set when that client went
+    away before the body ended.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, dict[str, str]] = {}
+        self._gone: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        super().__init__(_PeerHandler)
+
+    def disconnected(self, tag: str) -> threading.Event:
+        with self._lock:
+            return self._gone.setdefault(tag, threading.Event())
+
+
+class _PeerHandler(BaseHTTPRequestHandler):
+    """Routes (every answer carries CORS for the calling origin, and CORP):
+
+    - ``/echo``: JSON of the method, headers and body received.
+    - ``/stream?n=4&delay=0.2&size=0``: ``n`` SSE events, one flush each,
+      ``delay`` seconds apart; ``size`` pads each event's data.
+    - ``/v1/apps/generate`` (POST): ``n`` ``file`` events in the API's shape,
+      between ``run`` and ``ready``; ``n``, ``size``, ``delay`` as above.
+    - ``/status/<code>``: that status with the API's JSON error body.
+    - ``/hang?phase=headers|body``: never answers, or sends headers and one
+      event and then nothing.
+    """
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    @property
+    def owner(self) -> PeerServer:
+        return self.server.owner  # type: ignore[attr-defined, no-any-return]
+
+    def do_OPTIONS(self) -> None:  # CORS preflight (WHATWG Fetch, "CORS-preflight fetch")
+        self.send_response(204)
+        self._cors()
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, DELETE")
+        self.send_header("Access-Control-Allow-Headers",
+                         self.headers.get("Access-Control-Request-Headers", ""))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self._route()
+
+    def do_POST(self) -> None:
+        self._route()
+
+    def do_DELETE(self) -> None:
+        self._route()
+
+    def _route(self) -> None:
+        url = urlsplit(self.path)
+        q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        tag = q.get("tag", "")
+        self.owner.seen[tag] = {k.lower(): v for k, v in self.headers.items()}
+        n, size = int(q.get("n", 4)), int(q.get("size", 0))
+        delay = float(q.get("delay", 0))
+        if url.path == "/echo":
+            self._json(200, {"method": self.command, "body": body.decode(),
+                             "headers": self.owner.seen[tag]})
+        elif url.path == "/stream":
+            self._stream(_ticks(n, size), delay, tag)
+        elif url.path == "/v1/apps/generate":
+            self._stream(_generate_events(n, size), delay, tag)
+        elif url.path.startswith("/status/"):
+            code = int(url.path.rsplit("/", 1)[1])
+            self._json(code, {"error": {"type": "test", "code": f"status_{code}",
+                                        "message": f"The peer answered {code}."}})
+        elif url.path == "/hang":
+            if q.get("phase") == "body":
+                self._stream(_ticks(1, 0), 0, tag, then_hang=True)
+            else:
+                self._wait_gone(tag, 60)
+        else:
+            self._json(404, {"error": {"type": "test", "code": "not_found",
+                                       "message": "No such route."}})
+
+    def _cors(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin", "*"))
+        self.send_header("Access-Control-Expose-Headers", "PromptFloe-Run-Id, X-Peer")
+        self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
+        self.send_header("Vary", "Origin")
+
+    def _json(self, status: int, obj: object) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self._cors()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Peer", "yes")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, events: Iterator[bytes], delay: float, tag: str,
+                then_hang: bool = False) -> None:
+        self.send_response(200)
+        self._cors()
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("PromptFloe-Run-Id", "run_peer")
+        self.end_headers()
+        self.wfile.flush()
+        first = True
+        for event in events:
+            if not first and delay and self._wait_gone(tag, delay):
+                return
+            first = False
+            try:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+            except OSError:
+                self.owner.disconnected(tag).set()
+                return
+        if then_hang:
+            self._wait_gone(tag, 60)
+            return
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _wait_gone(self, tag: str, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True (and recorded) if the client closed meanwhile."""
+        sock: socket.socket = self.connection
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([sock], [], [], left)
+            if readable:
+                try:
+                    gone = sock.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    self.owner.disconnected(tag).set()
+                    self.close_connection = True
+                    return True
+                time.sleep(min(left, 0.05))  # the client sent bytes; don't spin on them
+        return False
+
+
+def _ticks(n: int, size: int) -> Iterator[bytes]:
+    for i in range(1, n + 1):
+        data = json.dumps({"i": i, "pad": "x" * size})
+        yield f"id: {i}\nevent: tick\ndata: {data}\n\n".encode()
+
+
+def _generate_events(n: int, size: int) -> Iterator[bytes]:
+    app = "app_peer"
+    yield b'id: 1\nevent: run\ndata: {"runId": "run_peer", "appId": "app_peer"}\n\n'
+    for i in range(n):
+        content = (f"/* file {i} */\n" + "body { margin: 0 }\n" * (size // 19 + 1))[:size]
+        data = json.dumps({"path": f"src/file_{i}.css", "size": len(content),
+                           "content": content})
+        yield f"id: {i + 2}\nevent: file\ndata: {data}\n\n".encode()
+    ready = json.dumps({"appId": app, "previewUrl": "http://127.0.0.1/preview/app_peer/"})
+    yield f"id: {n + 2}\nevent: ready\ndata: {ready}\n\n".encode()
