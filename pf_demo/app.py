@@ -1,0 +1,148 @@
+"""The demo app server, assembled: pages, demo sign-in, the session endpoint.
+
+Routes:
+
+- ``GET /config.json``: the API origin and who is signed in, for the page.
+- ``POST /signin`` (form field ``user``) and ``POST /signout``: set or clear
+  the signed cookie, then go back to the page they came from.
+- ``POST /api/promptfloe/session``: see :mod:`pf_demo.sessions`.
+- ``GET /worker.html``: the worker page, cross-origin isolated.
+- everything else: the built site/.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from pf_browser import AsyncPromptFloe
+
+from .sessions import SessionMinter
+from .users import COOKIE, CookieSigner, DemoUser
+
+# Pyodide's module scripts must be served as JavaScript, and
+# WebAssembly.instantiateStreaming insists on application/wasm.
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("application/wasm", ".wasm")
+
+DEFAULT_USERS: tuple[DemoUser, ...] = (
+    DemoUser("ada", "Ada (builder)", ("build", "read", "deploy")),
+    DemoUser("rey", "Rey (read-only)", ("read",)),
+)
+
+# HTML, "cross-origin isolated": what SharedArrayBuffer needs, which the sync
+# client's streaming transport (pyodide-http in a worker) relies on. Only the
+# worker page pays this price (BROWSER.md, "Cross-origin isolation has a price").
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+}
+
+
+def create_app(
+    *,
+    api_base_url: str,
+    api_key: str,
+    site_dir: str | Path,
+    users: Sequence[DemoUser] = DEFAULT_USERS,
+    ttl_minutes: int = 30,
+    cookie_secret: bytes | None = None,
+) -> Starlette:
+    """Build the demo app server.
+
+    ``api_key`` is the workspace's secret key: it is used here to mint
+    sessions and is never sent to a browser. ``app.state.minter.count`` is the
+    number of sessions minted so far.
+    """
+    site = Path(site_dir)
+    by_id: Mapping[str, DemoUser] = {u.id: u for u in users}
+    signer = CookieSigner(cookie_secret or secrets.token_bytes(32))
+    client = AsyncPromptFloe(api_key=api_key, base_url=api_base_url)
+    minter = SessionMinter(client, ttl_minutes)
+
+    async def config(request: Request) -> JSONResponse:
+        user: DemoUser | None = request.state.user
+        return JSONResponse({
+            "apiBaseUrl": api_base_url,
+            "user": user_json(user) if user else None,
+            "users": [user_json(u) for u in users],
+        }, headers={"Cache-Control": "no-store"})
+
+    async def signin(request: Request) -> Response:
+        form = await request.form()
+        user_id = str(form.get("user", ""))
+        if user_id not in by_id:
+            return JSONResponse({"error": {"type": "invalid_request_error",
+                                           "code": "unknown_user",
+                                           "message": "No such demo user."}}, status_code=400)
+        response = back(request)
+        response.set_cookie(COOKIE, signer.sign(user_id), httponly=True, samesite="lax",
+                            path="/")
+        return response
+
+    async def signout(request: Request) -> Response:
+        user: DemoUser | None = request.state.user
+        if user is not None:
+            # Signing out ends the user's live sessions too (API.md,
+            # "POST /v1/sessions/revoke"), not only this browser's cookie.
+            await revoke_end_user(api_base_url, api_key, user.id)
+        response = back(request)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    async def worker_page(request: Request) -> Response:
+        return FileResponse(site / "worker.html", headers=ISOLATION_HEADERS)
+
+    async def who(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                  ) -> Response:
+        user_id = signer.verify(request.cookies.get(COOKIE))
+        request.state.user = by_id.get(user_id) if user_id else None
+        return await call_next(request)
+
+    app = Starlette(
+        routes=[
+            Route("/config.json", config),
+            Route("/signin", signin, methods=["POST"]),
+            Route("/signout", signout, methods=["POST"]),
+            Route("/api/promptfloe/session", minter.handle, methods=["POST"]),
+            Route("/worker.html", worker_page),
+            Mount("/", StaticFiles(directory=site, html=True)),
+        ],
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=who)],
+    )
+    app.state.minter = minter
+    return app
+
+
+def user_json(user: DemoUser) -> dict[str, object]:
+    return {"id": user.id, "name": user.name, "scopes": list(user.scopes)}
+
+
+def back(request: Request) -> RedirectResponse:
+    """303 to the page the form was on (same origin only), else to ``/``."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_origin = referer.netloc == request.url.netloc
+    return RedirectResponse(referer.path if same_origin and referer.path else "/",
+                            status_code=303)
+
+
+async def revoke_end_user(api_base_url: str, api_key: str, end_user_id: str) -> None:
+    """POST /v1/sessions/revoke; best effort, sign-out must not fail on it."""
+    try:
+        async with httpx.AsyncClient(base_url=api_base_url, timeout=5) as http:
+            await http.post("/v1/sessions/revoke", json={"endUserId": end_user_id},
+                            headers={"Authorization": f"Bearer {api_key}"})
+    except httpx.HTTPError:
+        pass

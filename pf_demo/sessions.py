@@ -1,0 +1,71 @@
+"""``POST /api/promptfloe/session``: mint a session token for the signed-in user.
+
+This is the endpoint a page's ``session_url`` points at. The secret key stays
+here; the browser only ever receives a short-lived session token for its own
+end user, with that user's scopes (API.md, "Sessions").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from pf_browser import AsyncPromptFloe, PromptFloeError
+
+from .users import DemoUser
+
+# The token is in the body: no cache may keep it.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_body(type_: str, code: str, message: str) -> dict[str, Any]:
+    """The same error shape as the PromptFloe API, so one client handles both."""
+    return {"error": {"type": type_, "code": code, "message": message}}
+
+
+class SessionMinter:
+    """Mints sessions with the workspace's secret key and counts each one.
+
+    ``mints`` counts successful mints per end user, so tests can assert that a
+    revoked session was replaced by exactly one refresh.
+    """
+
+    def __init__(self, client: AsyncPromptFloe, ttl_minutes: int) -> None:
+        self._client = client
+        self._ttl_minutes = ttl_minutes
+        self.mints: Counter[str] = Counter()
+
+    @property
+    def count(self) -> int:
+        return sum(self.mints.values())
+
+    async def mint(self, user: DemoUser | None) -> JSONResponse:
+        if user is None:
+            return JSONResponse(
+                error_body("authentication_error", "signed_out",
+                           "You are signed out. Sign in, then try again."),
+                status_code=401, headers=NO_STORE)
+        try:
+            session = await self._client.sessions.issue(
+                user.id, scopes=list(user.scopes), ttl_minutes=self._ttl_minutes)
+        except PromptFloeError as exc:
+            # The message is ours or the API's, never a credential (_exceptions.py).
+            return JSONResponse(
+                error_body("api_error", "session_unavailable",
+                           f"Could not get a PromptFloe session: {exc}"),
+                status_code=502, headers=NO_STORE)
+        self.mints[user.id] += 1
+        return JSONResponse({
+            "token": session.token,
+            "expiresAt": session.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expiresIn": session.expires_in,
+            "id": session.id,
+            "endUserId": session.end_user_id,
+            "scopes": list(session.scopes),
+        }, headers=NO_STORE)
+
+    async def handle(self, request: Request) -> JSONResponse:
+        return await self.mint(request.state.user)

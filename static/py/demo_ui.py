@@ -1,0 +1,113 @@
+"""The demo page's view: what the user sees, driven from Python.
+
+Works on any DOM-like ``document``: ``js.document`` on the main thread,
+``pyscript.document`` (a proxy to the page) in a worker. Each method is one
+visible change, so both pages share it. ``data-state`` on the status element
+is the stable hook for tests: booting, ready, generating, done, cancelled,
+error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def human_bytes(n: int) -> str:
+    """1234 -> '1.2 KB' (decimal units, as file managers show them)."""
+    if n < 1000:
+        return f"{n} B"
+    for unit in ("KB", "MB", "GB"):
+        n_f = n / 1000
+        if n_f < 1000 or unit == "GB":
+            return f"{n_f:.1f} {unit}"
+        n = int(n_f)
+    return f"{n} B"  # not reached
+
+
+def file_summary(count: int, size: int) -> str:
+    return f"{count} file{'s' if count != 1 else ''} · {human_bytes(size)}"
+
+
+class View:
+    def __init__(self, document: Any) -> None:
+        self.doc = document
+        self.count = 0
+        self.size = 0
+
+    def _id(self, name: str) -> Any:
+        return self.doc.getElementById(name)
+
+    def status(self, state: str, text: str) -> None:
+        node = self._id("status")
+        node.setAttribute("data-state", state)
+        node.textContent = text
+
+    def ready(self, who: str | None) -> None:
+        """Python is up: hide the boot bar and enable Generate."""
+        self._id("boot").hidden = True
+        self._id("generate").disabled = False
+        if who:
+            self.status("ready", f"Ready. Describe an app and press Generate, {who}.")
+        else:
+            self.status("ready", "Ready. Sign in (top right) to generate an app.")
+
+    def start_run(self) -> None:
+        self.count = 0
+        self.size = 0
+        self._id("files").replaceChildren()
+        self._id("file-summary").textContent = "Waiting for the first file…"
+        progress = self._id("run-progress")
+        progress.removeAttribute("value")  # indeterminate: the total is not known yet
+        self._id("preview").hidden = True
+        self._id("preview").setAttribute("src", "about:blank")
+        self._id("preview-link").hidden = True
+        self._id("preview-empty").hidden = False
+        self._id("preview-empty").textContent = "Your app appears here as soon as it is ready."
+        self._id("generate").disabled = True
+        self._id("cancel").disabled = False
+        self.status("generating", "Connecting…")
+
+    def run_started(self, app_id: str) -> None:
+        self.status("generating", f"Generating {app_id}…")
+
+    def add_file(self, path: str, size: int) -> None:
+        self.count += 1
+        self.size += size
+        doc = self.doc
+        item = doc.createElement("li")
+        item.setAttribute("data-path", path)
+        name = doc.createElement("span")
+        name.className = "path"
+        name.textContent = path
+        weight = doc.createElement("span")
+        weight.className = "size"
+        weight.textContent = human_bytes(size)
+        item.append(name, weight)
+        self._id("files").append(item)
+        self._id("file-summary").textContent = file_summary(self.count, self.size)
+        self.status("generating", f"Writing {path}…")
+
+    def show_preview(self, url: str) -> None:
+        progress = self._id("run-progress")
+        progress.value = 1
+        frame = self._id("preview")
+        frame.setAttribute("src", url)
+        frame.hidden = False
+        link = self._id("preview-link")
+        link.setAttribute("href", url)
+        link.hidden = False
+        self._id("preview-empty").hidden = True
+        self.status("done", f"Done: {file_summary(self.count, self.size)}. "
+                            "Your app is in the preview.")
+
+    def cancelled(self) -> None:
+        self._id("run-progress").value = 0
+        self.status("cancelled", f"Cancelled after {file_summary(self.count, self.size)}.")
+
+    def error(self, message: str) -> None:
+        self._id("run-progress").value = 0
+        self.status("error", message)
+
+    def idle(self) -> None:
+        self._id("generate").disabled = False
+        self._id("cancel").disabled = True

@@ -1,0 +1,77 @@
+"""The main-thread demo: the async client, streaming through fetch.
+
+The page's whole PromptFloe code is ``AsyncPromptFloe(session_url=...)``: the
+client fetches a session token from this site's server on first use and again
+whenever the token expires or is revoked.
+"""
+
+import asyncio
+import json
+
+import js
+from demo_errors import describe
+from demo_ui import View
+from pyodide.ffi import create_proxy
+
+from pf_browser import AsyncPromptFloe, FileEvent, PromptFloeError, ReadyEvent, RunEvent
+
+view = View(js.document)
+
+
+async def fetch_config() -> dict:
+    # The app server says where the API is and who is signed in.
+    response = await js.fetch("./config.json", js.Object.fromEntries([["cache", "no-store"]]))
+    return json.loads(await response.text())
+
+
+class Demo:
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self.client = client
+        self.task: asyncio.Task | None = None
+
+    def on_generate(self, _event: object) -> None:
+        prompt = js.document.getElementById("prompt").value.strip()
+        if not prompt:
+            view.status("error", "Describe the app you want first.")
+            return
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self.generate(prompt))
+
+    def on_cancel(self, _event: object) -> None:
+        # Cancelling the task leaves the stream's `async with`, which closes
+        # the stream: the fetch is aborted and the server sees the disconnect.
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def generate(self, prompt: str) -> None:
+        view.start_run()
+        try:
+            async with self.client.apps.generate_stream(prompt) as stream:
+                async for event in stream:
+                    if isinstance(event, RunEvent):
+                        view.run_started(event.app_id)
+                    elif isinstance(event, FileEvent):
+                        view.add_file(event.path, event.size)
+                    elif isinstance(event, ReadyEvent):
+                        view.show_preview(event.preview_url)
+        except asyncio.CancelledError:
+            view.cancelled()
+        except PromptFloeError as exc:
+            view.error(describe(exc))
+        finally:
+            view.idle()
+
+
+async def main() -> None:
+    config = await fetch_config()
+    client = AsyncPromptFloe(session_url="/api/promptfloe/session",
+                             base_url=config["apiBaseUrl"])
+    demo = Demo(client)
+    js.window.pfDemo = demo  # for a developer poking at the page from the console
+    doc = js.document
+    doc.getElementById("generate").addEventListener("click", create_proxy(demo.on_generate))
+    doc.getElementById("cancel").addEventListener("click", create_proxy(demo.on_cancel))
+    view.ready((config.get("user") or {}).get("name"))
+
+
+asyncio.ensure_future(main())

@@ -1,0 +1,64 @@
+"""The worker demo: the sync client in a PyScript worker.
+
+``PromptFloe`` blocks while it streams, which is fine in a worker: the page
+stays responsive. The DOM is reached through ``pyscript.document`` (a proxy
+to the page, which needs the page to be cross-origin isolated). Cancel is a
+flag the page sets (boot.js) and this loop reads between events.
+"""
+
+import json
+
+from demo_errors import describe
+from demo_ui import View
+from pyscript import document, when, window
+
+from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent
+
+view = View(document)
+
+
+def fetch_config() -> dict:
+    # A synchronous XMLHttpRequest is allowed in a worker.
+    xhr = window.XMLHttpRequest.new()
+    xhr.open("GET", window.location.origin + "/config.json", False)
+    xhr.send()
+    return json.loads(xhr.responseText)
+
+
+config = fetch_config()
+# Absolute URL: a worker's own location is not the page's.
+client = PromptFloe(session_url=window.location.origin + "/api/promptfloe/session",
+                    base_url=config["apiBaseUrl"])
+
+
+def cancel_requested() -> bool:
+    return document.body.getAttribute("data-cancel") == "1"
+
+
+@when("click", "#generate")
+def on_generate(_event: object) -> None:
+    prompt = document.getElementById("prompt").value.strip()
+    if not prompt:
+        view.status("error", "Describe the app you want first.")
+        return
+    document.body.removeAttribute("data-cancel")
+    view.start_run()
+    try:
+        with client.apps.generate_stream(prompt) as stream:
+            for event in stream:
+                if cancel_requested():
+                    view.cancelled()
+                    break  # leaving the `with` closes the stream and its connection
+                if isinstance(event, RunEvent):
+                    view.run_started(event.app_id)
+                elif isinstance(event, FileEvent):
+                    view.add_file(event.path, event.size)
+                elif isinstance(event, ReadyEvent):
+                    view.show_preview(event.preview_url)
+    except PromptFloeError as exc:
+        view.error(describe(exc))
+    finally:
+        view.idle()
+
+
+view.ready((config.get("user") or {}).get("name"))
