@@ -19,8 +19,8 @@ a test in ``tests/browser/test_transports_pyodide_http.py``):
    request sent before that never reaches the helper: the wait runs to its
    timeout (forever, without one). We create our own helper from the same code
    with a one-line handshake, and stream only once the helper has said it is
-   running; until then a request is buffered (with a warning saying to yield
-   once, ``await asyncio.sleep(0.05)``, after creating the client).
+   running; until then a request is buffered (with a warning saying to
+   ``await transport.ready()`` once after creating the client).
 2. Its helper reports a failed ``reader.read()`` with an undefined
    ``encoder`` (a ReferenceError), so Python is never woken: our prelude
    defines it, and a dropped connection becomes ``APIConnectionError``.
@@ -77,8 +77,8 @@ def _in_worker() -> bool:
 class PyodideHttpTransport:
     """``SyncTransport`` over pyodide-http: streaming in an isolated worker, else buffered.
 
-    Create it (or the client that holds it) and let the worker's event loop
-    run once before the first request, so the helper worker can start.
+    Create it (or the client that holds it), then ``await transport.ready()``
+    once before the first request, so the helper worker can start.
     """
 
     def __init__(self) -> None:
@@ -91,6 +91,20 @@ class PyodideHttpTransport:
     def streaming(self) -> bool:
         """True once responses arrive chunk by chunk (the helper is running)."""
         return self._started is not None and js.Atomics.load(self._started, 0) == 1
+
+    async def ready(self, within: float = 5.0) -> bool:
+        """Let this worker's event loop run until the helper worker is up.
+
+        Returns :attr:`streaming`. Call it once after creating the client, from
+        any ``async`` code in the worker (PyScript allows top-level ``await``).
+        """
+        import asyncio
+
+        for _ in range(max(1, int(within / 0.005))):  # bounded: about `within` seconds
+            if self.streaming or self._helper is None:
+                break
+            await asyncio.sleep(0.005)
+        return self.streaming
 
     def send(self, request: Request) -> PyodideHttpResponse:
         from pyodide_http import _core
@@ -143,7 +157,7 @@ class PyodideHttpTransport:
                     "Cross-Origin-Opener-Policy: same-origin and "
                     "Cross-Origin-Embedder-Policy: require-corp)")
         return ("its helper worker has not started yet: let the worker's event loop "
-                "run once after creating the client (await asyncio.sleep(0.05))")
+                "run after creating the client (await transport.ready())")
 
     def close(self) -> None:
         if self._helper is not None:

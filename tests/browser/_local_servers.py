@@ -133,6 +133,7 @@ class _PeerHandler(BaseHTTPRequestHandler):
     - ``/status/<code>``: that status with the API's JSON error body.
     - ``/hang?phase=headers|body``: never answers, or sends headers and one
       event and then nothing.
+    - ``/drop``: headers and one event, then the connection is cut mid-body.
     """
 
     protocol_version = "HTTP/1.1"
@@ -178,6 +179,8 @@ class _PeerHandler(BaseHTTPRequestHandler):
             self._stream(_ticks(n, size), delay, tag)
         elif url.path == "/v1/apps/generate":
             self._stream(_generate_events(n, size), delay, tag)
+        elif url.path == "/drop":
+            self._stream(_ticks(1, 0), 0, tag, then_drop=True)
         elif url.path.startswith("/status/"):
             code = int(url.path.rsplit("/", 1)[1])
             self._json(code, {"error": {"type": "test", "code": f"status_{code}",
@@ -208,7 +211,7 @@ class _PeerHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _stream(self, events: Iterator[bytes], delay: float, tag: str,
-                then_hang: bool = False) -> None:
+                then_hang: bool = False, then_drop: bool = False) -> None:
         self.send_response(200)
         self._cors()
         self.send_header("Content-Type", "text/event-stream")
@@ -230,6 +233,10 @@ class _PeerHandler(BaseHTTPRequestHandler):
                 return
         if then_hang:
             self._wait_gone(tag, 60)
+            return
+        if then_drop:  # no terminating chunk: the body is cut short
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
             return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -10,7 +10,6 @@ import socket
 import uuid
 
 import pytest
-
 from _local_servers import PeerServer
 from conftest import PyPage
 
@@ -136,6 +135,22 @@ except APITimeoutError as exc:
 """)
     assert outcome == ["APITimeoutError", 1 if phase == "body" else 0]
     assert peer.disconnected(tag).wait(DISCONNECT_WAIT)
+
+
+def test_a_connection_cut_mid_body_raises_APIConnectionError(py_page: PyPage,
+                                                              peer: PeerServer) -> None:
+    outcome = py_page.run(IMPORTS + f"""
+chunks = []
+try:
+    response = await transport.send(Request("GET", "{peer.origin}/drop"))
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+    outcome = "ended normally"
+except APIConnectionError as exc:
+    outcome = type(exc).__name__
+[outcome, len(chunks)]
+""")
+    assert outcome[0] == "APIConnectionError" and outcome[1] <= 1
 
 
 def test_an_unreachable_server_raises_APIConnectionError(py_page: PyPage) -> None:
