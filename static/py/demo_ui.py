@@ -65,9 +65,12 @@ class View:
         self._id("preview-empty").textContent = "Your app appears here as soon as it is ready."
         self._id("generate").disabled = True
         self._id("cancel").disabled = False
+        self._id("status").removeAttribute("data-run-id")
         self.status("generating", "Connecting…")
 
-    def run_started(self, app_id: str) -> None:
+    def run_started(self, run_id: str, app_id: str) -> None:
+        # data-run-id: lets a test ask the server about this very run.
+        self._id("status").setAttribute("data-run-id", run_id)
         self.status("generating", f"Generating {app_id}…")
 
     def add_file(self, path: str, size: int) -> None:

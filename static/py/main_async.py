@@ -49,7 +49,7 @@ class Demo:
             async with self.client.apps.generate_stream(prompt) as stream:
                 async for event in stream:
                     if isinstance(event, RunEvent):
-                        view.run_started(event.app_id)
+                        view.run_started(event.run_id, event.app_id)
                     elif isinstance(event, FileEvent):
                         view.add_file(event.path, event.size)
                     elif isinstance(event, ReadyEvent):
@@ -74,4 +74,5 @@ async def main() -> None:
     view.ready((config.get("user") or {}).get("name"))
 
 
-asyncio.ensure_future(main())
+# Held in a module global, so the task is not garbage-collected while it runs.
+startup = asyncio.ensure_future(main())  # noqa: RUF006

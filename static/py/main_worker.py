@@ -50,7 +50,7 @@ def on_generate(_event: object) -> None:
                     view.cancelled()
                     break  # leaving the `with` closes the stream and its connection
                 if isinstance(event, RunEvent):
-                    view.run_started(event.app_id)
+                    view.run_started(event.run_id, event.app_id)
                 elif isinstance(event, FileEvent):
                     view.add_file(event.path, event.size)
                 elif isinstance(event, ReadyEvent):

@@ -1,0 +1,229 @@
+"""The demo pages end to end, in real headless Chromium.
+
+Two loopback origins, as in production: the PromptFloe API (pf_server's
+LiveServer) and the demo app server (pf_demo) serving the built site and
+minting session tokens. One browser and one set of servers for the module;
+each test gets a fresh browser context (no cookies, no token in memory), which
+fails the test if the page asked for any non-local host.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import local_only_context  # noqa: E402
+
+pf_server_testing = pytest.importorskip("pf_server.testing")
+uvicorn = pytest.importorskip("uvicorn")
+
+from pf_demo import DemoUser, create_app  # noqa: E402
+
+BOOT_TIMEOUT_MS = 90_000  # Pyodide's first boot on a busy 2-core machine
+RUN_TIMEOUT_MS = 60_000
+BUILDER = DemoUser("ada", "Ada (builder)", ("build", "read", "deploy"))
+READER = DemoUser("rey", "Rey (read-only)", ("read",))
+PROMPT = "A landing page for a neighbourhood bakery"
+
+
+class ThreadedServer:
+    """Run an ASGI app with uvicorn on an ephemeral loopback port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        for _ in range(500):  # bounded: at most ~10 s
+            if self.server.started:
+                break
+            self.thread.join(timeout=0.02)
+        if not self.server.started:
+            raise RuntimeError("the demo app server did not start")
+        return self
+
+    @property
+    def origin(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Demo:
+    """One API server plus the demo app server that mints sessions against it."""
+
+    def __init__(self, api: Any, app_server: ThreadedServer, app: Any) -> None:
+        self.api = api
+        self.app_server = app_server
+        self.app = app
+
+    @property
+    def origin(self) -> str:
+        return self.app_server.origin
+
+    def mints(self, user: DemoUser) -> int:
+        return int(self.app.state.minter.mints[user.id])
+
+    def api_call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A call with the workspace's secret key, as the app's own server would."""
+        headers = {"Authorization": f"Bearer {self.api.api_key}"}
+        return httpx.request(method, f"{self.api.base_url}{path}", headers=headers,
+                             timeout=10, **kwargs)
+
+
+@contextmanager
+def demo_servers(site_dir: Path, *, pace: float) -> Iterator[Demo]:
+    with pf_server_testing.LiveServer(allowed_origins=[], pace=pace) as api:
+        app = create_app(api_base_url=api.base_url, api_key=api.api_key, site_dir=site_dir,
+                         users=[BUILDER, READER])
+        with ThreadedServer(app) as app_server:
+            api.set_allowed_origins([app_server.origin])
+            yield Demo(api, app_server, app)
+
+
+@pytest.fixture(scope="module")
+def demo(site_dir: Path) -> Iterator[Demo]:
+    with demo_servers(site_dir, pace=0.0) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def paced_demo(site_dir: Path) -> Iterator[Demo]:
+    """A server that takes its time between files, so a run can be cancelled mid-way."""
+    with demo_servers(site_dir, pace=0.5) as servers:
+        yield servers
+
+
+@contextmanager
+def open_demo(browser: Browser, origin: str, path: str = "/",
+              user: DemoUser | None = None) -> Iterator[Page]:
+    """A fresh, local-only context on the demo page, signed in as ``user``, Python ready."""
+    with local_only_context(browser) as (context, seen):
+        page = context.new_page()
+        page.requests_seen = seen  # type: ignore[attr-defined]
+        page.set_default_timeout(RUN_TIMEOUT_MS)
+        page.goto(origin + path)
+        if user is not None:
+            # The demo sign-in form, as a person uses it.
+            page.select_option("select[name=user]", user.id)
+            page.get_by_test_id("signin").click()
+            expect(page.get_by_test_id("user")).to_contain_text(user.name)
+        expect(page.get_by_test_id("status")).to_have_attribute(
+            "data-state", "ready", timeout=BOOT_TIMEOUT_MS)
+        yield page
+
+
+def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
+    page.get_by_test_id("prompt").fill(prompt)
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", until)
+
+
+def listed_files(page: Page) -> list[str]:
+    return page.locator("[data-testid=files] li").evaluate_all(
+        "items => items.map(li => li.dataset.path)")
+
+
+# -- the main-thread page (async client) ----------------------------------------
+
+def test_page_boots_asking_local_origins_only(chromium: Browser, demo: Demo) -> None:
+    with open_demo(chromium, demo.origin) as page:
+        seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
+        # The runtime came from this site, not a CDN (local_only_context fails
+        # the test on any other host when the context closes).
+        origin = urlsplit(demo.origin).netloc
+        for asset in ("/vendor/pyscript/core.js", "/vendor/pyodide/pyodide.asm.wasm",
+                      "/vendor/pyodide/python_stdlib.zip", "/wheels/pf_browser-"):
+            assert any(urlsplit(u).netloc == origin and asset in u for u in seen), asset
+        expect(page.get_by_test_id("status")).to_contain_text("Sign in")
+
+
+def test_signed_out_generate_says_sign_in(chromium: Browser, demo: Demo) -> None:
+    with open_demo(chromium, demo.origin) as page:
+        generate(page, until="error")
+        expect(page.get_by_test_id("status")).to_contain_text("signed out")
+        assert listed_files(page) == []
+
+
+def test_prompt_lists_every_file_in_order_then_previews_the_app(
+        chromium: Browser, demo: Demo) -> None:
+    with open_demo(chromium, demo.origin, user=BUILDER) as page:
+        generate(page)
+        preview = page.get_by_test_id("preview")
+        src = preview.get_attribute("src") or ""
+        app_id = src.rstrip("/").rsplit("/", 1)[-1]
+        app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
+        assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
+        assert listed_files(page) == [f["path"] for f in app["files"]]
+        assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+        assert src == app["previewUrl"]
+        # The generated app itself, rendered in the iframe from the API origin.
+        body = page.frame_locator("[data-testid=preview]").locator("body")
+        expect(body).to_contain_text("bakery", ignore_case=True)
+
+
+def test_revoked_session_is_replaced_by_exactly_one_refresh(
+        chromium: Browser, demo: Demo) -> None:
+    with open_demo(chromium, demo.origin, user=BUILDER) as page:
+        before = demo.mints(BUILDER)
+        generate(page)
+        assert demo.mints(BUILDER) == before + 1  # the first token, fetched on first use
+        revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
+        assert revoked.status_code < 300, revoked.text
+        generate(page, "A to-do list for a climbing club")
+        assert demo.mints(BUILDER) == before + 2  # exactly one refresh after the revoke
+        expect(page.get_by_test_id("preview")).to_be_visible()
+
+
+def test_read_only_user_gets_a_clear_error_for_generate(chromium: Browser, demo: Demo) -> None:
+    with open_demo(chromium, demo.origin, user=READER) as page:
+        generate(page, until="error")
+        status = page.get_by_test_id("status")
+        expect(status).to_contain_text("not build them")
+        expect(status).to_contain_text("“build” permission")
+        assert listed_files(page) == []
+
+
+def test_cancel_mid_stream_aborts_the_fetch_and_the_server_sees_it(
+        chromium: Browser, paced_demo: Demo) -> None:
+    with open_demo(chromium, paced_demo.origin, user=BUILDER) as page:
+        page.get_by_test_id("prompt").fill(PROMPT)
+        page.get_by_test_id("generate").click()
+        expect(page.locator("[data-testid=files] li")).to_have_count(1)
+        run_id = page.get_by_test_id("status").get_attribute("data-run-id")
+        assert run_id
+        page.get_by_test_id("cancel").click()
+        expect(page.get_by_test_id("status")).to_have_attribute("data-state", "cancelled")
+        assert paced_demo.api.wait_for_disconnect(run_id), "the server never saw the disconnect"
+        expect(page.get_by_test_id("preview")).to_be_hidden()
+        expect(page.get_by_test_id("generate")).to_be_enabled()
+
+
+# -- the worker page (sync client) ------------------------------------------------
+
+def test_worker_page_generates_end_to_end(chromium: Browser, demo: Demo) -> None:
+    with open_demo(chromium, demo.origin, "/worker.html", user=BUILDER) as page:
+        assert page.evaluate("crossOriginIsolated") is True
+        generate(page)
+        files = listed_files(page)
+        assert {"index.html", "styles.css", "app.js"} <= set(files)
+        src = page.get_by_test_id("preview").get_attribute("src") or ""
+        app_id = src.rstrip("/").rsplit("/", 1)[-1]
+        app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
+        assert files == [f["path"] for f in app["files"]]
