@@ -9,7 +9,6 @@ fails the test if the page asked for any non-local host.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import local_only_context  # noqa: E402
+from playwright.sync_api import Page, expect
 
 pf_server_testing = pytest.importorskip("pf_server.testing")
 uvicorn = pytest.importorskip("uvicorn")
@@ -110,23 +106,22 @@ def paced_demo(site_dir: Path) -> Iterator[Demo]:
         yield servers
 
 
-@contextmanager
-def open_demo(browser: Browser, origin: str, path: str = "/",
-              user: DemoUser | None = None) -> Iterator[Page]:
-    """A fresh, local-only context on the demo page, signed in as ``user``, Python ready."""
-    with local_only_context(browser) as (context, seen):
-        page = context.new_page()
-        page.requests_seen = seen  # type: ignore[attr-defined]
-        page.set_default_timeout(RUN_TIMEOUT_MS)
-        page.goto(origin + path)
-        if user is not None:
-            # The demo sign-in form, as a person uses it.
-            page.select_option("select[name=user]", user.id)
-            page.get_by_test_id("signin").click()
-            expect(page.get_by_test_id("user")).to_contain_text(user.name)
-        expect(page.get_by_test_id("status")).to_have_attribute(
-            "data-state", "ready", timeout=BOOT_TIMEOUT_MS)
-        yield page
+def open_demo(page: Page, origin: str, path: str = "/", user: DemoUser | None = None) -> Page:
+    """Open the demo page, sign in as ``user`` (if any) and wait for Python.
+
+    ``page`` is conftest's fixture: a fresh context (no cookie, no token in
+    memory) that fails the test if anything asked for a non-local host.
+    """
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(origin + path)
+    if user is not None:
+        # The demo sign-in form, as a person uses it.
+        page.select_option("select[name=user]", user.id)
+        page.get_by_test_id("signin").click()
+        expect(page.get_by_test_id("user")).to_contain_text(user.name)
+    expect(page.get_by_test_id("status")).to_have_attribute(
+        "data-state", "ready", timeout=BOOT_TIMEOUT_MS)
+    return page
 
 
 def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
@@ -142,88 +137,88 @@ def listed_files(page: Page) -> list[str]:
 
 # -- the main-thread page (async client) ----------------------------------------
 
-def test_page_boots_asking_local_origins_only(chromium: Browser, demo: Demo) -> None:
-    with open_demo(chromium, demo.origin) as page:
-        seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
-        # The runtime came from this site, not a CDN (local_only_context fails
-        # the test on any other host when the context closes).
-        origin = urlsplit(demo.origin).netloc
-        for asset in ("/vendor/pyscript/core.js", "/vendor/pyodide/pyodide.asm.wasm",
-                      "/vendor/pyodide/python_stdlib.zip", "/wheels/pf_browser-"):
-            assert any(urlsplit(u).netloc == origin and asset in u for u in seen), asset
-        expect(page.get_by_test_id("status")).to_contain_text("Sign in")
+def test_page_boots_asking_local_origins_only(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin)
+    seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
+    # The runtime came from this site, not a CDN (the page fixture fails the
+    # test on any request to another host when its context closes).
+    origin = urlsplit(demo.origin).netloc
+    for asset in ("/vendor/pyscript/core.js", "/vendor/pyodide/pyodide.asm.wasm",
+                  "/vendor/pyodide/python_stdlib.zip", "/wheels/pf_browser-"):
+        assert any(urlsplit(u).netloc == origin and asset in u for u in seen), asset
+    expect(page.get_by_test_id("status")).to_contain_text("Sign in")
 
 
-def test_signed_out_generate_says_sign_in(chromium: Browser, demo: Demo) -> None:
-    with open_demo(chromium, demo.origin) as page:
-        generate(page, until="error")
-        expect(page.get_by_test_id("status")).to_contain_text("signed out")
-        assert listed_files(page) == []
+def test_signed_out_generate_says_sign_in(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin)
+    generate(page, until="error")
+    expect(page.get_by_test_id("status")).to_contain_text("signed out")
+    assert listed_files(page) == []
 
 
 def test_prompt_lists_every_file_in_order_then_previews_the_app(
-        chromium: Browser, demo: Demo) -> None:
-    with open_demo(chromium, demo.origin, user=BUILDER) as page:
-        generate(page)
-        preview = page.get_by_test_id("preview")
-        src = preview.get_attribute("src") or ""
-        app_id = src.rstrip("/").rsplit("/", 1)[-1]
-        app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
-        assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
-        assert listed_files(page) == [f["path"] for f in app["files"]]
-        assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
-        assert src == app["previewUrl"]
-        # The generated app itself, rendered in the iframe from the API origin.
-        body = page.frame_locator("[data-testid=preview]").locator("body")
-        expect(body).to_contain_text("bakery", ignore_case=True)
+        page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=BUILDER)
+    generate(page)
+    preview = page.get_by_test_id("preview")
+    src = preview.get_attribute("src") or ""
+    app_id = src.rstrip("/").rsplit("/", 1)[-1]
+    app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
+    assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
+    assert listed_files(page) == [f["path"] for f in app["files"]]
+    assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+    assert src == app["previewUrl"]
+    # The generated app itself, rendered in the iframe from the API origin.
+    body = page.frame_locator("[data-testid=preview]").locator("body")
+    expect(body).to_contain_text("bakery", ignore_case=True)
 
 
 def test_revoked_session_is_replaced_by_exactly_one_refresh(
-        chromium: Browser, demo: Demo) -> None:
-    with open_demo(chromium, demo.origin, user=BUILDER) as page:
-        before = demo.mints(BUILDER)
-        generate(page)
-        assert demo.mints(BUILDER) == before + 1  # the first token, fetched on first use
-        revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
-        assert revoked.status_code < 300, revoked.text
-        generate(page, "A to-do list for a climbing club")
-        assert demo.mints(BUILDER) == before + 2  # exactly one refresh after the revoke
-        expect(page.get_by_test_id("preview")).to_be_visible()
+        page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=BUILDER)
+    before = demo.mints(BUILDER)
+    generate(page)
+    assert demo.mints(BUILDER) == before + 1  # the first token, fetched on first use
+    revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
+    assert revoked.status_code < 300, revoked.text
+    generate(page, "A to-do list for a climbing club")
+    assert demo.mints(BUILDER) == before + 2  # exactly one refresh after the revoke
+    expect(page.get_by_test_id("preview")).to_be_visible()
 
 
-def test_read_only_user_gets_a_clear_error_for_generate(chromium: Browser, demo: Demo) -> None:
-    with open_demo(chromium, demo.origin, user=READER) as page:
-        generate(page, until="error")
-        status = page.get_by_test_id("status")
-        expect(status).to_contain_text("not build them")
-        expect(status).to_contain_text("“build” permission")
-        assert listed_files(page) == []
+def test_read_only_user_gets_a_clear_error_for_generate(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=READER)
+    generate(page, until="error")
+    status = page.get_by_test_id("status")
+    expect(status).to_contain_text("not build them")
+    expect(status).to_contain_text("“build” permission")
+    assert listed_files(page) == []
 
 
 def test_cancel_mid_stream_aborts_the_fetch_and_the_server_sees_it(
-        chromium: Browser, paced_demo: Demo) -> None:
-    with open_demo(chromium, paced_demo.origin, user=BUILDER) as page:
-        page.get_by_test_id("prompt").fill(PROMPT)
-        page.get_by_test_id("generate").click()
-        expect(page.locator("[data-testid=files] li")).to_have_count(1)
-        run_id = page.get_by_test_id("status").get_attribute("data-run-id")
-        assert run_id
-        page.get_by_test_id("cancel").click()
-        expect(page.get_by_test_id("status")).to_have_attribute("data-state", "cancelled")
-        assert paced_demo.api.wait_for_disconnect(run_id), "the server never saw the disconnect"
-        expect(page.get_by_test_id("preview")).to_be_hidden()
-        expect(page.get_by_test_id("generate")).to_be_enabled()
+        page: Page, paced_demo: Demo) -> None:
+    open_demo(page, paced_demo.origin, user=BUILDER)
+    page.get_by_test_id("prompt").fill(PROMPT)
+    page.get_by_test_id("generate").click()
+    expect(page.locator("[data-testid=files] li")).to_have_count(1)
+    run_id = page.get_by_test_id("status").get_attribute("data-run-id")
+    assert run_id
+    page.get_by_test_id("cancel").click()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "cancelled")
+    assert paced_demo.api.wait_for_disconnect(run_id), "the server never saw the disconnect"
+    expect(page.get_by_test_id("preview")).to_be_hidden()
+    expect(page.get_by_test_id("generate")).to_be_enabled()
 
 
 # -- the worker page (sync client) ------------------------------------------------
 
-def test_worker_page_generates_end_to_end(chromium: Browser, demo: Demo) -> None:
-    with open_demo(chromium, demo.origin, "/worker.html", user=BUILDER) as page:
-        assert page.evaluate("crossOriginIsolated") is True
-        generate(page)
-        files = listed_files(page)
-        assert {"index.html", "styles.css", "app.js"} <= set(files)
-        src = page.get_by_test_id("preview").get_attribute("src") or ""
-        app_id = src.rstrip("/").rsplit("/", 1)[-1]
-        app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
-        assert files == [f["path"] for f in app["files"]]
+def test_worker_page_generates_end_to_end(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, "/worker.html", user=BUILDER)
+    assert page.evaluate("crossOriginIsolated") is True
+    generate(page)
+    files = listed_files(page)
+    assert {"index.html", "styles.css", "app.js"} <= set(files)
+    src = page.get_by_test_id("preview").get_attribute("src") or ""
+    app_id = src.rstrip("/").rsplit("/", 1)[-1]
+    app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
+    assert files == [f["path"] for f in app["files"]]
