@@ -113,6 +113,7 @@ class PeerServer(_Base):
 
     def __init__(self) -> None:
         self.seen: dict[str, dict[str, str]] = {}
+        self.generate: dict[str, float] = {"n": 4, "size": 100, "delay": 0, "stamp": 0}
         self._gone: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         super().__init__(_PeerHandler)
@@ -129,7 +130,9 @@ class _PeerHandler(BaseHTTPRequestHandler):
     - ``/stream?n=4&delay=0.2&size=0``: ``n`` SSE events, one flush each,
       ``delay`` seconds apart; ``size`` pads each event's data.
     - ``/v1/apps/generate`` (POST): ``n`` ``file`` events in the API's shape,
-      between ``run`` and ``ready``; ``n``, ``size``, ``delay`` as above.
+      between ``run`` and ``ready``; ``n``, ``size``, ``delay`` as above, from
+      the query or else from ``PeerServer.generate``. With ``stamp``, each
+      file's content starts with the server's ``time.time()`` at its flush.
     - ``/status/<code>``: that status with the API's JSON error body.
     - ``/hang?phase=headers|body``: never answers, or sends headers and one
       event and then nothing.
@@ -178,7 +181,9 @@ class _PeerHandler(BaseHTTPRequestHandler):
         elif url.path == "/stream":
             self._stream(_ticks(n, size), delay, tag)
         elif url.path == "/v1/apps/generate":
-            self._stream(_generate_events(n, size), delay, tag)
+            cfg = {**self.owner.generate, **{k: float(v) for k, v in q.items() if k != "tag"}}
+            events = _generate_events(int(cfg["n"]), int(cfg["size"]), bool(cfg["stamp"]))
+            self._stream(events, cfg["delay"], tag)
         elif url.path == "/drop":
             self._stream(_ticks(1, 0), 0, tag, then_drop=True)
         elif url.path.startswith("/status/"):
@@ -266,11 +271,12 @@ def _ticks(n: int, size: int) -> Iterator[bytes]:
         yield f"id: {i}\nevent: tick\ndata: {data}\n\n".encode()
 
 
-def _generate_events(n: int, size: int) -> Iterator[bytes]:
+def _generate_events(n: int, size: int, stamp: bool = False) -> Iterator[bytes]:
     app = "app_peer"
     yield b'id: 1\nevent: run\ndata: {"runId": "run_peer", "appId": "app_peer"}\n\n'
     for i in range(n):
-        content = (f"/* file {i} */\n" + "body { margin: 0 }\n" * (size // 19 + 1))[:size]
+        head = f"{time.time():.6f}\n" if stamp else f"/* file {i} */\n"
+        content = (head + "body { margin: 0 }\n" * (size // 19 + 1))[:size]
         data = json.dumps({"path": f"src/file_{i}.css", "size": len(content),
                            "content": content})
         yield f"id: {i + 2}\nevent: file\ndata: {data}\n\n".encode()

@@ -1,0 +1,203 @@
+"""pf_browser in a real page: throughput, latency, import and page-ready time.
+
+    python benchmarks/bench_browser.py            (builds site/ with build.py first)
+    PF_SITE=path python benchmarks/bench_browser.py   (uses a built site as is)
+
+One headless Chromium, one Pyodide page, one run, the same stream for both
+sides. The stream comes from the loopback peer of the browser tests, which
+speaks ``POST /v1/apps/generate`` in the API's wire shape on a second origin
+(CORS is real), so the figures are the client's, not a server's:
+
+- events/s through ``AsyncPromptFloe.apps.generate_stream`` against a floor
+  loop that only reads chunks with ``reader.read()``, splits on blank lines
+  and runs ``json.loads`` on each event's payload (goal: >= 0.8 of the floor);
+- time from the server's flush to the Python handler, ours minus the floor's
+  (goal: < 2 ms); the peer stamps each event with ``time.time()`` at flush;
+- ``import pf_browser`` in a fresh interpreter; the page-ready time of a
+  PyScript page that imports pf_browser and makes a client, against a bare
+  PyScript page; the wheel's size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+
+from _local_servers import PeerServer, StaticServer  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, PAGES, is_local  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+EVENTS, SIZE = 5000, 1400  # file events of ~1.4 KB, as BROWSER.md's first measurement
+ROUNDS = 3
+LATENCY_EVENTS, LATENCY_GAP = 40, 0.05
+
+SETUP = """
+import json, time, js
+from pyodide.ffi import to_js
+from pf_browser import AsyncPromptFloe
+
+API = "{api}"
+client = AsyncPromptFloe(api_key="pf_sess_bench_only", base_url=API)
+
+def wall():
+    return (js.performance.timeOrigin + js.performance.now()) / 1000
+
+async def floor(latency=False):
+    options = to_js({{"method": "POST", "body": '{{"prompt": "bench"}}',
+                      "headers": {{"content-type": "application/json",
+                                  "authorization": "Bearer pf_sess_bench_only"}}}},
+                    dict_converter=js.Object.fromEntries)
+    started = time.perf_counter()
+    response = await js.fetch(API + "/v1/apps/generate", options)
+    reader = response.body.getReader()
+    buffer, count, lags = b"", 0, []
+    while True:
+        result = await reader.read()
+        if result.done:
+            break
+        buffer += result.value.to_bytes()
+        *events, buffer = buffer.split(b"\\n\\n")
+        for event in events:
+            at = event.find(b"data: ")
+            if at >= 0:
+                data = json.loads(event[at + 6:])
+                count += 1
+                if latency and "content" in data:
+                    lags.append(wall() - float(data["content"].split("\\n", 1)[0]))
+    return [count, time.perf_counter() - started, lags]
+
+async def ours(latency=False):
+    started = time.perf_counter()
+    count, lags = 0, []
+    async with client.apps.generate_stream("bench") as stream:
+        async for event in stream:
+            count += 1
+            if latency and event.type == "file":
+                lags.append(wall() - float(event.content.split("\\n", 1)[0]))
+    return [count, time.perf_counter() - started, lags]
+"""
+
+
+def site_dir() -> Path:
+    if env := os.environ.get("PF_SITE"):
+        return Path(env)
+    subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True)
+    return REPO / "site"
+
+
+def page_ready_ms(page: Page, url: str) -> float:
+    page.goto(url)
+    page.wait_for_function("window.pyReadyAt !== undefined", timeout=120_000)
+    return float(page.evaluate("window.pyReadyAt"))
+
+
+def write_ready_pages(folder: Path, wheel: str, api: str) -> None:
+    template = (HERE / "bench_browser_page.html").read_text()
+    interpreter = {"interpreter": "/vendor/pyodide/pyodide.mjs"}
+    ours = {**interpreter, "files": {wheel: "./*"}}
+    code = ("from pf_browser import AsyncPromptFloe\n"
+            f"AsyncPromptFloe(api_key='pf_sess_x', base_url='{api}')")
+    for name, config, body in [("bare", interpreter, "pass"), ("ours", ours, code)]:
+        page = template.replace("{config}", json.dumps(config)).replace("{code}", body)
+        (folder / f"{name}.html").write_text(page)
+
+
+def main() -> None:
+    site = site_dir()
+    wheel = next((site / "wheels").glob("pf_browser-*.whl"))
+    wheels = sorted(f"/wheels/{w.name}" for w in (site / "wheels").glob("*.whl"))
+    seen: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp, PeerServer() as peer, \
+            sync_playwright() as pw:
+        write_ready_pages(Path(tmp), f"/wheels/{wheel.name}", peer.origin)
+        with StaticServer({"/": site, "/_test/": PAGES, "/_bench/": Path(tmp)}) as origin:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                results = run(browser, origin.origin, peer, wheels, seen)
+            finally:
+                browser.close()
+    strays = [u for u in seen if not is_local(u)]
+    report(results, wheel.stat().st_size, strays)
+
+
+def run(browser: Any, origin: str, peer: PeerServer, wheels: list[str],
+        seen: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"ready_bare": [], "ready_ours": []}
+    for _ in range(ROUNDS):  # alternate, a fresh context each time: nothing cached
+        for name in ("bare", "ours"):
+            context = browser.new_context()
+            context.on("request", lambda r: seen.append(r.url))
+            out[f"ready_{name}"].append(
+                page_ready_ms(context.new_page(), f"{origin}/_bench/{name}.html"))
+            context.close()
+
+    context = browser.new_context()
+    context.on("request", lambda r: seen.append(r.url))
+    page = context.new_page()
+    page.set_default_timeout(300_000)
+    page.goto(f"{origin}/_test/pyodide.html?wheels={','.join(wheels)}")
+    page.wait_for_function("window.pageReady === true")
+
+    def py(code: str) -> Any:
+        return page.evaluate("code => window.runPython(code)", code)
+
+    out["import_s"] = py("import time\nt = time.perf_counter()\nimport pf_browser\n"
+                         "time.perf_counter() - t")
+    out["import_client_s"] = py("t = time.perf_counter()\nfrom pf_browser import "
+                                "AsyncPromptFloe\ntime.perf_counter() - t")
+    py(SETUP.format(api=peer.origin))
+
+    peer.generate = {"n": EVENTS, "size": SIZE, "delay": 0, "stamp": 0}
+    out["ours"], out["floor"] = [], []
+    for _ in range(ROUNDS):
+        for side in ("floor", "ours"):
+            count, seconds, _ = py(f"await {side}()")
+            if count != EVENTS + 2:
+                raise SystemExit(f"{side} saw {count} events, expected {EVENTS + 2}")
+            out[side].append(count / seconds)
+
+    peer.generate = {"n": LATENCY_EVENTS, "size": 200, "delay": LATENCY_GAP, "stamp": 1}
+    out["lag_ours"], out["lag_floor"] = [], []
+    for _ in range(2):
+        for side in ("floor", "ours"):
+            out[f"lag_{side}"] += py(f"await {side}(latency=True)")[2]
+    context.close()
+    return out
+
+
+def report(r: dict[str, Any], wheel_bytes: int, strays: list[str]) -> None:
+    ms = 1000.0
+    best_ours, best_floor = max(r["ours"]), max(r["floor"])
+    lag_ours = statistics.median(r["lag_ours"]) * ms
+    lag_floor = statistics.median(r["lag_floor"]) * ms
+    ready_bare = statistics.median(r["ready_bare"])
+    ready_ours = statistics.median(r["ready_ours"])
+    print(f"stream: {EVENTS} file events of {SIZE} B, best of {ROUNDS}, one page")
+    print(f"  floor (reader.read + split + json.loads): {best_floor:10,.0f} events/s")
+    print(f"  AsyncPromptFloe.apps.generate_stream:     {best_ours:10,.0f} events/s")
+    print(f"  ratio ours/floor: {best_ours / best_floor:.2f}   (goal >= 0.80)")
+    print(f"flush -> handler, median of {len(r['lag_ours'])} events, "
+          f"{LATENCY_GAP * ms:.0f} ms apart")
+    print(f"  floor {lag_floor:.2f} ms   ours {lag_ours:.2f} ms   "
+          f"ours - floor {lag_ours - lag_floor:+.2f} ms   (goal < 2 ms)")
+    print(f"import pf_browser: {r['import_s'] * ms:.1f} ms; then AsyncPromptFloe: "
+          f"{r['import_client_s'] * ms:.1f} ms")
+    print(f"page ready (PyScript, median of {ROUNDS}): bare {ready_bare:.0f} ms, "
+          f"with pf_browser + client {ready_ours:.0f} ms, "
+          f"ratio {ready_ours / ready_bare:.2f} (+{ready_ours - ready_bare:.0f} ms)")
+    print(f"wheel: {wheel_bytes:,} bytes ({wheel_bytes / 1024:.1f} KiB)")
+    print(f"requests to non-local hosts: {len(strays)}")
+
+
+if __name__ == "__main__":
+    main()
