@@ -71,7 +71,9 @@ self.addEventListener("message", function (event) {
 
 
 def _in_worker() -> bool:
-    return not hasattr(js, "document")
+    # Not `hasattr(js, "document")`: PyScript's workers define a `document`
+    # (a proxy to the page's). WorkerGlobalScope exists only in workers.
+    return hasattr(js, "WorkerGlobalScope")
 
 
 class PyodideHttpTransport:
