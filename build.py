@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -139,6 +140,13 @@ def pf_browser_wheel(wheels: Path) -> str:
     existing = sorted(wheels.glob("pf_browser-*.whl"))
     if len(existing) == 1 and stamp_is(stamp, want):
         return existing[0].name
+    try:
+        # By distribution: `import build` here would find this very file.
+        importlib.metadata.version("build")
+        importlib.metadata.version("hatchling")
+    except importlib.metadata.PackageNotFoundError:
+        sys.exit('build: building the wheel needs `build` and `hatchling`: '
+                 'pip install -e ".[demo]"')
     out = ROOT / "build" / "wheel"
     shutil.rmtree(out, ignore_errors=True)
     log("building the pf_browser wheel")

@@ -16,7 +16,7 @@ import mimetypes
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -81,8 +81,10 @@ def create_app(
         }, headers={"Cache-Control": "no-store"})
 
     async def signin(request: Request) -> Response:
-        form = await request.form()
-        user_id = str(form.get("user", ""))
+        # A urlencoded form, parsed here: Starlette's request.form() would
+        # need python-multipart for one field.
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        user_id = (form.get("user") or [""])[-1]
         if user_id not in by_id:
             return JSONResponse({"error": {"type": "invalid_request_error",
                                            "code": "unknown_user",
