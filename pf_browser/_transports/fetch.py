@@ -101,9 +101,12 @@ class FetchResponse:
         return f"<FetchResponse [{self._status_code}]>"
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._done:
+        # Fetch allows a null body for 204, 304 and HEAD (Chromium gives an empty one).
+        body = self._response.body
+        if self._done or body is None:
+            self._done = True
             return
-        self._reader = self._response.body.getReader()
+        self._reader = body.getReader()
         try:
             while True:
                 try:

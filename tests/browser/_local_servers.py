@@ -188,6 +188,11 @@ class _PeerHandler(BaseHTTPRequestHandler):
             self._stream(_ticks(1, 0), 0, tag, then_drop=True)
         elif url.path.startswith("/status/"):
             code = int(url.path.rsplit("/", 1)[1])
+            if code == 204:
+                self.send_response(204)
+                self._cors()
+                self.end_headers()
+                return
             self._json(code, {"error": {"type": "test", "code": f"status_{code}",
                                         "message": f"The peer answered {code}."}})
         elif url.path == "/hang":

@@ -69,6 +69,14 @@ response = await transport.send(Request("GET", "{peer.origin}/status/403"))
     assert '"code": "status_403"' in body
 
 
+def test_a_response_without_a_body_reads_as_empty(py_page: PyPage, peer: PeerServer) -> None:
+    status, body = py_page.run(IMPORTS + f"""
+response = await transport.send(Request("DELETE", "{peer.origin}/status/204"))
+[response.status_code, (await response.aread()).decode()]
+""")
+    assert [status, body] == [204, ""]
+
+
 def test_closing_mid_stream_aborts_the_fetch(py_page: PyPage, peer: PeerServer) -> None:
     tag = _tag()
     first = py_page.run(IMPORTS + f"""

@@ -120,6 +120,17 @@ transport.send(Request("GET", "{peer.origin}/echo",
     assert not [text for text in logged if "pf_sess_secret_marker" in text]
 
 
+def test_a_response_without_a_body_reads_as_empty_when_streaming(
+        isolated_py_page: PyPage, peer: PeerServer) -> None:
+    outcome = isolated_py_page.run_in_worker(IMPORTS + f"""
+transport = mod.PyodideHttpTransport()
+await transport.ready()
+response = transport.send(Request("DELETE", "{peer.origin}/status/204"))
+[response.status_code, response.read().decode()]
+""")
+    assert outcome == [204, ""]
+
+
 def test_closing_mid_stream_aborts_the_fetch(isolated_py_page: PyPage, peer: PeerServer) -> None:
     tag = _tag()
     first = isolated_py_page.run_in_worker(IMPORTS + f"""
