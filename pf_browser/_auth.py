@@ -1,0 +1,211 @@
+"""Credentials and their renewal, with no I/O (API.md, "Token lifecycle").
+
+:class:`TokenState` holds the current token, when it must be renewed (in the
+local monotonic clock, so a wrong wall clock in the browser does not matter),
+and a generation counter. Its :meth:`TokenState.refresh_flow` decides whether
+a refresh is still needed and takes the result in; calling ``refresh_fn`` is
+left to the driver, which holds a lock around the whole flow so that every
+request that hit a 401 at once waits on one call.
+
+The rules, from Ably (RSA4b), Liveblocks, Supabase auth-js and Google's auth
+libraries, and their users' bug reports:
+
+- one refresh at a time; whoever waited for it uses its result;
+- a result is taken only if no newer token arrived meanwhile (generations);
+- a failing refresh raises :class:`RefreshError` and, for a cool-down, later
+  callers get the same error without calling ``refresh_fn`` again;
+- renew ahead of expiry by a margin, computed from ``expiresIn`` at arrival.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Generator, Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ._core import Reply, error_from_reply
+from ._exceptions import PromptFloeError, RefreshError
+from ._models import parse_datetime
+from ._transports.base import Request
+
+__all__ = [
+    "CALL_REFRESH",
+    "SECRET_PREFIXES",
+    "TokenState",
+    "check_not_secret_in_browser",
+    "parse_session_reply",
+    "session_request",
+]
+
+SECRET_PREFIXES = ("pf_live_", "pf_test_")
+
+#: What a refresh flow yields: "call refresh_fn and send me its result".
+CALL_REFRESH = "call refresh_fn"
+
+
+def check_not_secret_in_browser(credential: str, allow: bool) -> None:
+    """Refuse a secret key in a browser: anyone who can read the page can read it."""
+    if sys.platform == "emscripten" and credential.startswith(SECRET_PREFIXES) and not allow:
+        raise PromptFloeError(
+            "A secret PromptFloe key (pf_live_/pf_test_) was given to a client running in "
+            "a browser, where anyone can read it. Mint a session token on your server and "
+            "pass session_url= instead (or dangerously_allow_browser=True if this page "
+            "is never public)."
+        )
+
+
+class TokenState:
+    """The current credential and when to renew it.
+
+    ``clock`` is monotonic seconds; ``wall`` is Unix time, used only to read an
+    ``expiresAt`` that comes without ``expiresIn``.
+    """
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        can_refresh: bool,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        margin: float = 60.0,
+        cooldown: float = 5.0,
+        allow_secret_in_browser: bool = False,
+    ) -> None:
+        self.token = token
+        self.can_refresh = can_refresh
+        self.generation = 0
+        self._clock = clock
+        self._wall = wall
+        self._margin = margin
+        self._cooldown = cooldown
+        self._allow_secret = allow_secret_in_browser
+        self._renew_at: float | None = None
+        self._failure: RefreshError | None = None
+        self._failed_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"<TokenState generation={self.generation} fresh={self.fresh()}>"
+
+    def fresh(self) -> bool:
+        """A token is held and is not due for renewal."""
+        if self.token is None:
+            return False
+        return self._renew_at is None or self._clock() < self._renew_at
+
+    def refresh_flow(self, seen_generation: int, *, force: bool = False
+                     ) -> Generator[str, Any, None]:
+        """Renew the token if still needed; yields :data:`CALL_REFRESH` at most once.
+
+        ``seen_generation`` is the generation of the token the caller used (or
+        found stale). If a newer one arrived while the caller waited, it is
+        used as is: the concurrent 401s share one refresh.
+        """
+        if not force and self.generation != seen_generation and self.fresh():
+            return
+        if not force and self._failure is not None:
+            if self._clock() - self._failed_at < self._cooldown:
+                failure = RefreshError(str(self._failure))
+                raise failure from self._failure.__cause__
+            self._failure = None
+        try:
+            result = yield CALL_REFRESH
+            token, lifetime = self._read_result(result)
+        except Exception as exc:
+            self._failure = _refresh_error(exc)
+            self._failed_at = self._clock()
+            raise self._failure from exc
+        self.token = token
+        self.generation += 1
+        self._failure = None
+        if lifetime is None:
+            self._renew_at = None
+        else:
+            # Renew a margin before expiry; a short-lived token gets half its life.
+            self._renew_at = self._clock() + lifetime - min(self._margin, lifetime / 2)
+
+    def _read_result(self, result: Any) -> tuple[str, float | None]:
+        """(token, seconds it lives) from what refresh_fn returned."""
+        token: Any = None
+        expires_in: Any = None
+        expires_at: Any = None
+        if isinstance(result, str):
+            token = result
+        elif isinstance(result, Mapping):
+            token = result.get("token")
+            expires_in = result.get("expiresIn", result.get("expires_in"))
+            expires_at = result.get("expiresAt", result.get("expires_at"))
+        elif hasattr(result, "token"):  # a Session from sessions.issue()
+            token = result.token
+            expires_in = getattr(result, "expires_in", None)
+            expires_at = getattr(result, "expires_at", None)
+        if not isinstance(token, str) or not token:
+            raise RefreshError(
+                f"refresh_fn returned {type(result).__name__}, not a token: return the new "
+                "session token, or a mapping with 'token' and 'expiresAt' or 'expiresIn'."
+            )
+        check_not_secret_in_browser(token, self._allow_secret)
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+            return token, float(expires_in)
+        if isinstance(expires_at, str):
+            expires_at = parse_datetime(expires_at)
+        if isinstance(expires_at, datetime):
+            return token, expires_at.timestamp() - self._wall()
+        return token, None
+
+
+def _refresh_error(exc: Exception) -> RefreshError:
+    if isinstance(exc, RefreshError):
+        return exc
+    return RefreshError(
+        f"Could not get a new session token: {exc} "
+        "If the end user signed out, sign them in again, then call refresh_token()."
+    )
+
+
+# -- the usual refresh_fn: POST to the app's own session endpoint -----------------
+
+def session_request(url: str, timeout: float | None) -> Request:
+    """The request a ``session_url`` client sends to the app's server.
+
+    No Authorization header: the app's server knows its user by its own
+    means (a cookie, which fetch sends to the page's own origin).
+    """
+    return Request(
+        "POST",
+        url,
+        {"content-type": "application/json", "accept": "application/json"},
+        b"{}",
+        timeout,
+    )
+
+
+def parse_session_reply(reply: Reply) -> dict[str, Any]:
+    """The session endpoint's JSON; an error status raises its typed exception."""
+    if not 200 <= reply.status_code < 300:
+        raise error_from_reply(reply)
+    try:
+        body = json.loads(reply.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise RefreshError(
+            "The session endpoint did not answer with JSON: it must return "
+            '{"token": …, "expiresAt": …, "expiresIn": …}.'
+        )
+    # expiresAt is wall-clock; if the server said when it answered, measure
+    # against its clock, not ours (skew-safe), unless expiresIn is given.
+    if "expiresIn" not in body and isinstance(body.get("expiresAt"), str):
+        date = reply.headers.get("date")
+        if date:
+            try:
+                served = parsedate_to_datetime(date)
+                body = {**body, "expiresIn": (parse_datetime(body["expiresAt"])
+                                              - served).total_seconds()}
+            except (TypeError, ValueError):
+                pass
+    return body

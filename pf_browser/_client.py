@@ -1,0 +1,304 @@
+"""``PromptFloe`` and ``AsyncPromptFloe``: the same resources, sync and async.
+
+Both clients share :class:`_BaseClient` — configuration, credentials and the
+request protocol (``_flow.py``) — and differ only in how they perform an
+action: with a sync transport and a lock, or with an async transport and an
+``asyncio.Lock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._auth import (
+    CALL_REFRESH,
+    SECRET_PREFIXES,
+    TokenState,
+    check_not_secret_in_browser,
+    parse_session_reply,
+    session_request,
+)
+from ._core import Refresh, Reply, RetryPolicy, Send, Sleep, json_body
+from ._exceptions import APIStatusError, PromptFloeError
+from ._flow import Endpoint, adrive, drive, request_flow
+from ._resources import (
+    Apps,
+    AsyncApps,
+    AsyncSessions,
+    AsyncUsageResource,
+    Op,
+    Sessions,
+    UsageResource,
+)
+from ._streaming import AsyncStream, Stream
+from ._transports.base import AsyncResponse, AsyncTransport, SyncResponse, SyncTransport
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncPromptFloe", "PromptFloe"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8787"
+T = TypeVar("T")
+RefreshResult = str | Mapping[str, Any] | Any
+
+
+class _BaseClient:
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        base_url: str | None,
+        session_url: str | None,
+        refresh_fn: Callable[[], Any] | None,
+        timeout: float | None,
+        max_retries: int,
+        dangerously_allow_browser: bool,
+        clock: Callable[[], float] | None,
+    ) -> None:
+        if session_url is not None and refresh_fn is not None:
+            raise ValueError("pass session_url= or refresh_fn=, not both")
+        if api_key is None and session_url is None and refresh_fn is None:
+            raise PromptFloeError(
+                "No credential: pass api_key= (on your server), or session_url= / "
+                "refresh_fn= so the client can fetch session tokens itself.")
+        if api_key is not None:
+            check_not_secret_in_browser(api_key, dangerously_allow_browser)
+        url = base_url or os.environ.get("PROMPTFLOE_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = url.rstrip("/")
+        self.timeout = timeout
+        self._session_url = session_url
+        self._refresh_fn = refresh_fn
+        self._auth = TokenState(
+            api_key,
+            can_refresh=session_url is not None or refresh_fn is not None,
+            clock=clock or time.monotonic,
+            allow_secret_in_browser=dangerously_allow_browser,
+        )
+        self._endpoint = Endpoint(self.base_url, timeout, RetryPolicy(max_retries), self._auth)
+
+    def __repr__(self) -> str:
+        # Never the credential itself: only what kind of credential it is.
+        token = self._auth.token
+        kind = ("secret key" if token and token.startswith(SECRET_PREFIXES)
+                else "session token" if token else "no token yet")
+        renew = (" session_url" if self._session_url else
+                 " refresh_fn" if self._refresh_fn else "")
+        return f"<{type(self).__name__} base_url={self.base_url!r} {kind}{renew}>"
+
+    def _generate_flow(self, body: Any, path: str | None,
+                       headers: dict[str, str] | None) -> Any:
+        if path is None:
+            return request_flow(self._endpoint, "POST", "/v1/apps/generate", body=body,
+                                stream=True)
+        return request_flow(self._endpoint, "GET", path, headers=headers, stream=True)
+
+
+class PromptFloe(_BaseClient):
+    """The sync client: CPython (httpx) and PyScript workers (pyodide-http).
+
+    ``api_key`` is a secret key (server side) or a session token. With
+    ``session_url`` (the app's own endpoint that mints sessions) or
+    ``refresh_fn`` (returns a *newly minted* token, or a mapping with
+    ``token`` and ``expiresAt``/``expiresIn``), tokens are fetched on first use
+    and renewed before they expire and on a 401.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        session_url: str | None = None,
+        refresh_fn: Callable[[], RefreshResult] | None = None,
+        timeout: float | None = 60.0,
+        max_retries: int = 2,
+        transport: SyncTransport | None = None,
+        http_client: Any = None,
+        dangerously_allow_browser: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if refresh_fn is not None and inspect.iscoroutinefunction(refresh_fn):
+            raise TypeError("PromptFloe needs a sync refresh_fn; use AsyncPromptFloe for "
+                            "an async one")
+        super().__init__(api_key, base_url=base_url, session_url=session_url,
+                         refresh_fn=refresh_fn, timeout=timeout, max_retries=max_retries,
+                         dangerously_allow_browser=dangerously_allow_browser, clock=clock)
+        if transport is None:
+            from ._transports import default_sync_transport
+            transport = default_sync_transport(http_client)
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._sleep: Callable[[float], None] = time.sleep
+        self.sessions = Sessions(self)
+        self.apps = Apps(self)
+        self.usage = UsageResource(self)
+
+    def refresh_token(self) -> None:
+        """Get a new token now (say, after the end user signs in again)."""
+        if not self._auth.can_refresh:
+            raise PromptFloeError("refresh_token() needs session_url= or refresh_fn=")
+        self._perform(Refresh(self._auth.generation, force=True))
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> PromptFloe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- performing actions --------------------------------------------------------
+
+    def _call(self, op: Op[T]) -> T:
+        reply = drive(request_flow(self._endpoint, op.method, op.path, body=op.body),
+                      self._perform)
+        return _parse(op, reply)
+
+    def _stream(self, body: Any) -> Stream:
+        def open_(path: str | None, headers: dict[str, str] | None) -> SyncResponse:
+            return drive(self._generate_flow(body, path, headers), self._perform)  # type: ignore[no-any-return]
+        return Stream(open_)
+
+    def _perform(self, action: Any) -> Any:
+        if isinstance(action, Send):
+            return self._send(action.request, action.stream)
+        if isinstance(action, Sleep):
+            return self._sleep(action.seconds)
+        if isinstance(action, Refresh):
+            with self._lock:  # one refresh at a time; waiters use its result
+                return drive(self._auth.refresh_flow(action.generation, force=action.force),
+                             self._refresh_once)
+        raise AssertionError(action)
+
+    def _send(self, request: Any, stream: bool) -> Reply | SyncResponse:
+        response = self._transport.send(request)
+        if stream and 200 <= response.status_code < 300:
+            return response
+        try:
+            return Reply(response.status_code, response.headers, response.read())
+        finally:
+            response.close()
+
+    def _refresh_once(self, action: str) -> Any:
+        assert action == CALL_REFRESH
+        if self._refresh_fn is not None:
+            return self._refresh_fn()
+        assert self._session_url is not None
+        reply = self._send(session_request(self._session_url, self.timeout), stream=False)
+        assert isinstance(reply, Reply)
+        return parse_session_reply(reply)
+
+
+class AsyncPromptFloe(_BaseClient):
+    """The async client: CPython (httpx) and a page's main thread (fetch).
+
+    See :class:`PromptFloe` for the arguments; ``refresh_fn`` may be sync or
+    async here. In a page, ``AsyncPromptFloe(session_url="/api/promptfloe/session",
+    base_url=API)`` is all it takes.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        session_url: str | None = None,
+        refresh_fn: Callable[[], RefreshResult | Awaitable[RefreshResult]] | None = None,
+        timeout: float | None = 60.0,
+        max_retries: int = 2,
+        transport: AsyncTransport | None = None,
+        http_client: Any = None,
+        dangerously_allow_browser: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url=base_url, session_url=session_url,
+                         refresh_fn=refresh_fn, timeout=timeout, max_retries=max_retries,
+                         dangerously_allow_browser=dangerously_allow_browser, clock=clock)
+        if transport is None:
+            from ._transports import default_async_transport
+            transport = default_async_transport(http_client)
+        self._transport = transport
+        self._lock = asyncio.Lock()
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sessions = AsyncSessions(self)
+        self.apps = AsyncApps(self)
+        self.usage = AsyncUsageResource(self)
+
+    async def refresh_token(self) -> None:
+        """Get a new token now (say, after the end user signs in again)."""
+        if not self._auth.can_refresh:
+            raise PromptFloeError("refresh_token() needs session_url= or refresh_fn=")
+        await self._perform(Refresh(self._auth.generation, force=True))
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncPromptFloe:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    # -- performing actions --------------------------------------------------------
+
+    async def _call(self, op: Op[T]) -> T:
+        reply = await adrive(request_flow(self._endpoint, op.method, op.path, body=op.body),
+                             self._perform)
+        return _parse(op, reply)
+
+    def _stream(self, body: Any) -> AsyncStream:
+        async def open_(path: str | None, headers: dict[str, str] | None) -> AsyncResponse:
+            return await adrive(self._generate_flow(body, path, headers), self._perform)  # type: ignore[no-any-return]
+        return AsyncStream(open_)
+
+    async def _perform(self, action: Any) -> Any:
+        if isinstance(action, Send):
+            return await self._send(action.request, action.stream)
+        if isinstance(action, Sleep):
+            return await self._sleep(action.seconds)
+        if isinstance(action, Refresh):
+            async with self._lock:  # one refresh at a time; waiters use its result
+                return await adrive(
+                    self._auth.refresh_flow(action.generation, force=action.force),
+                    self._refresh_once)
+        raise AssertionError(action)
+
+    async def _send(self, request: Any, stream: bool) -> Reply | AsyncResponse:
+        response = await self._transport.send(request)
+        if stream and 200 <= response.status_code < 300:
+            return response
+        try:
+            return Reply(response.status_code, response.headers, await response.aread())
+        finally:
+            await response.aclose()
+
+    async def _refresh_once(self, action: str) -> Any:
+        assert action == CALL_REFRESH
+        if self._refresh_fn is not None:
+            result = self._refresh_fn()
+            return await result if inspect.isawaitable(result) else result
+        assert self._session_url is not None
+        reply = await self._send(session_request(self._session_url, self.timeout),
+                                 stream=False)
+        assert isinstance(reply, Reply)
+        return parse_session_reply(reply)
+
+
+def _parse(op: Op[T], reply: Reply) -> T:
+    body = json_body(reply)
+    try:
+        return op.parse(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise APIStatusError(
+            f"The API's answer to {op.method} {op.path.split('?')[0]} lacks what this client "
+            f"expects ({type(exc).__name__}: {exc}); upgrade pf_browser or check base_url.",
+            status_code=reply.status_code, body=body) from None

@@ -1,0 +1,142 @@
+"""One request, as a flow of actions — and the two loops that drive flows.
+
+:func:`request_flow` is the whole per-request protocol: renew a stale token
+first, send, retry connection errors and 429 ``rate_limited`` with backoff,
+and on a 401 refresh once and retry once (a second 401 is final: Ably's RSA4b
+added that rule after an endless refresh loop). It does no I/O; :func:`drive`
+and :func:`adrive` run it against a sync or async ``perform``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ._auth import TokenState
+from ._core import Action, Refresh, RetryPolicy, Send, Sleep, error_from_reply
+from ._exceptions import APIConnectionError, AuthenticationError, RateLimitError
+from ._transports.base import Request
+
+__all__ = ["Endpoint", "adrive", "drive", "request_flow"]
+
+log = logging.getLogger("pf_browser")
+
+T = TypeVar("T")
+Flow = Generator[Any, Any, T]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to send: what every request of one client shares."""
+
+    base_url: str
+    timeout: float | None
+    retry: RetryPolicy
+    auth: TokenState
+
+
+def request_flow(
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    stream: bool = False,
+) -> Generator[Action, Any, Any]:
+    """Send one API request; returns its :class:`Reply` (or live response if ``stream``)."""
+    auth = endpoint.auth
+    content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    attempt = 0
+    refreshed = False
+    while True:
+        if auth.can_refresh and not auth.fresh():
+            # No token yet, or due for renewal: a stream never starts on a
+            # token about to expire.
+            yield Refresh(auth.generation)
+        token, generation = auth.token, auth.generation
+        request = Request(method, endpoint.base_url + path,
+                          _headers(token, content is not None, stream, headers),
+                          content, endpoint.timeout)
+        try:
+            reply = yield Send(request, stream)
+        except APIConnectionError as exc:
+            attempt += 1
+            if attempt > endpoint.retry.max_retries:
+                raise
+            delay = endpoint.retry.backoff(attempt)
+            log.info("%s %s: %s; retry %d in %.1fs", method, path, type(exc).__name__,
+                     attempt, delay)
+            yield Sleep(delay)
+            continue
+        if reply.status_code < 300:
+            return reply
+        if reply.status_code == 401 and auth.can_refresh and not refreshed:
+            refreshed = True
+            log.info("%s %s: 401; refreshing the token once", method, path)
+            yield Refresh(generation)
+            continue
+        error = error_from_reply(reply)
+        if isinstance(error, AuthenticationError) and refreshed:
+            error = AuthenticationError(
+                f"{error.message} A freshly refreshed token was refused too: check that "
+                "refresh_fn returns a newly minted token on each call.",
+                status_code=error.status_code, code=error.code,
+                request_id=error.request_id, body=error.body)
+        if isinstance(error, RateLimitError):
+            attempt += 1
+            delay_or_none = endpoint.retry.delay_for(attempt, error)
+            if delay_or_none is not None:
+                log.info("%s %s: 429; retry %d in %.1fs", method, path, attempt, delay_or_none)
+                yield Sleep(delay_or_none)
+                continue
+        raise error
+
+
+def _headers(token: str | None, has_body: bool, stream: bool,
+             extra: Mapping[str, str] | None) -> dict[str, str]:
+    headers = {"accept": "text/event-stream" if stream else "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    if has_body:
+        headers["content-type"] = "application/json"
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def drive(flow: Flow[T], perform: Callable[[Any], Any]) -> T:
+    """Run ``flow`` to its end, performing each action with ``perform``."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        value, error = None, None
+        try:
+            value = perform(action)
+        except Exception as exc:  # thrown into the flow, which decides
+            error = exc
+
+
+async def adrive(flow: Flow[T], perform: Callable[[Any], Awaitable[Any]]) -> T:
+    """The async twin of :func:`drive`."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        value, error = None, None
+        try:
+            value = await perform(action)
+        except Exception as exc:
+            error = exc
+
+

@@ -1,0 +1,191 @@
+"""The API's resources — sessions, apps, usage — for both clients.
+
+Each call is an :class:`Op`: method, path, body and how to read the answer,
+built by a plain function. The sync and async resource classes only hand ops
+to their client, so each endpoint is described once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date as Date
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import quote, urlencode
+
+from ._models import App, AppPage, Deployment, Session, Usage
+
+if TYPE_CHECKING:
+    from ._client import AsyncPromptFloe, PromptFloe
+    from ._streaming import AsyncStream, Stream
+
+__all__ = ["Apps", "AsyncApps", "AsyncSessions", "AsyncUsageResource", "Op", "Sessions",
+           "UsageResource"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Op(Generic[T]):
+    method: str
+    path: str
+    body: Any
+    parse: Callable[[Any], T]
+
+
+def _id(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty id string, got {value!r}")
+    return quote(value, safe="")
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+def _revoked(body: Any) -> int | None:
+    count = body.get("revoked") if isinstance(body, dict) else None
+    return count if isinstance(count, int) else None
+
+
+def issue_session(end_user_id: str, scopes: Sequence[str] | None,
+                  ttl_minutes: int | None) -> Op[Session]:
+    body: dict[str, Any] = {"endUserId": end_user_id}
+    if scopes is not None:
+        if isinstance(scopes, str):
+            raise TypeError("scopes is a list of scope names, such as ['build', 'read']")
+        body["scopes"] = list(scopes)
+    if ttl_minutes is not None:
+        body["ttlMinutes"] = ttl_minutes
+    return Op("POST", "/v1/sessions", body, Session.from_wire)
+
+
+def revoke_session(session_id: str) -> Op[None]:
+    return Op("DELETE", f"/v1/sessions/{_id(session_id)}", None, _none)
+
+
+def revoke_end_user(end_user_id: str) -> Op[int | None]:
+    return Op("POST", "/v1/sessions/revoke", {"endUserId": end_user_id}, _revoked)
+
+
+def list_apps(cursor: str | None, limit: int | None) -> Op[AppPage]:
+    query = {k: v for k, v in (("cursor", cursor), ("limit", limit)) if v is not None}
+    path = "/v1/apps" + (f"?{urlencode(query)}" if query else "")
+    return Op("GET", path, None, AppPage.from_wire)
+
+
+def get_app(app_id: str) -> Op[App]:
+    return Op("GET", f"/v1/apps/{_id(app_id)}", None, App.from_wire)
+
+
+def deploy_app(app_id: str) -> Op[Deployment]:
+    return Op("POST", f"/v1/apps/{_id(app_id)}/deploy", None, Deployment.from_wire)
+
+
+def retrieve_usage(date: str | Date | None) -> Op[Usage]:
+    path = "/v1/usage" if date is None else f"/v1/usage?{urlencode({'date': str(date)})}"
+    return Op("GET", path, None, Usage.from_wire)
+
+
+def generate_body(prompt: str) -> dict[str, str]:
+    if not isinstance(prompt, str):
+        raise TypeError("prompt must be a string")
+    return {"prompt": prompt}
+
+
+# -- sync ----------------------------------------------------------------------
+
+class Sessions:
+    """Session tokens for end users. Needs a secret key: call from your server."""
+
+    def __init__(self, client: PromptFloe) -> None:
+        self._client = client
+
+    def issue(self, end_user_id: str, scopes: Sequence[str] | None = None,
+              ttl_minutes: int | None = None) -> Session:
+        """Mint a session token for one end user (default: all the key's scopes, 60 min)."""
+        return self._client._call(issue_session(end_user_id, scopes, ttl_minutes))
+
+    def revoke(self, session_id: str) -> None:
+        """Revoke one session at once; its token then gets 401."""
+        self._client._call(revoke_session(session_id))
+
+    def revoke_end_user(self, end_user_id: str) -> int | None:
+        """Revoke every live session of an end user; returns how many, if the API says."""
+        return self._client._call(revoke_end_user(end_user_id))
+
+
+class Apps:
+    def __init__(self, client: PromptFloe) -> None:
+        self._client = client
+
+    def generate_stream(self, prompt: str) -> Stream:
+        """Generate an app; iterate the result for ``run``, ``file`` and ``ready`` events."""
+        return self._client._stream(generate_body(prompt))
+
+    def list(self, *, cursor: str | None = None, limit: int | None = None) -> AppPage:
+        return self._client._call(list_apps(cursor, limit))
+
+    def get(self, app_id: str) -> App:
+        return self._client._call(get_app(app_id))
+
+    def deploy(self, app_id: str) -> Deployment:
+        return self._client._call(deploy_app(app_id))
+
+
+class UsageResource:
+    def __init__(self, client: PromptFloe) -> None:
+        self._client = client
+
+    def retrieve(self, date: str | Date | None = None) -> Usage:
+        """The workspace's usage on ``date`` (default: today, UTC), per end user."""
+        return self._client._call(retrieve_usage(date))
+
+
+# -- async ---------------------------------------------------------------------
+
+class AsyncSessions:
+    """Session tokens for end users. Needs a secret key: call from your server."""
+
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self._client = client
+
+    async def issue(self, end_user_id: str, scopes: Sequence[str] | None = None,
+                    ttl_minutes: int | None = None) -> Session:
+        """Mint a session token for one end user (default: all the key's scopes, 60 min)."""
+        return await self._client._call(issue_session(end_user_id, scopes, ttl_minutes))
+
+    async def revoke(self, session_id: str) -> None:
+        """Revoke one session at once; its token then gets 401."""
+        await self._client._call(revoke_session(session_id))
+
+    async def revoke_end_user(self, end_user_id: str) -> int | None:
+        """Revoke every live session of an end user; returns how many, if the API says."""
+        return await self._client._call(revoke_end_user(end_user_id))
+
+
+class AsyncApps:
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self._client = client
+
+    def generate_stream(self, prompt: str) -> AsyncStream:
+        """Generate an app; ``async for`` over the result for ``run``, ``file``, ``ready``."""
+        return self._client._stream(generate_body(prompt))
+
+    async def list(self, *, cursor: str | None = None, limit: int | None = None) -> AppPage:
+        return await self._client._call(list_apps(cursor, limit))
+
+    async def get(self, app_id: str) -> App:
+        return await self._client._call(get_app(app_id))
+
+    async def deploy(self, app_id: str) -> Deployment:
+        return await self._client._call(deploy_app(app_id))
+
+
+class AsyncUsageResource:
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self._client = client
+
+    async def retrieve(self, date: str | Date | None = None) -> Usage:
+        """The workspace's usage on ``date`` (default: today, UTC), per end user."""
+        return await self._client._call(retrieve_usage(date))

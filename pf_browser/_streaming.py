@@ -1,0 +1,234 @@
+"""Generation streams that survive a dropped connection.
+
+:class:`StreamState` is the sans-IO part: it decodes chunks into typed events,
+remembers the run and the last event id, drops any event the caller has
+already seen, and says how to resume: ``GET /v1/runs/{runId}/events`` with
+``Last-Event-ID`` (API.md, "Generation"). Each resume goes through the normal
+request flow, so it reads the *current* token: an SSE client that keeps the
+headers it started with fails forever once the token rotates.
+
+:class:`Stream` and :class:`AsyncStream` only move chunks from a response
+into the state and events out to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+from ._events import to_event
+from ._exceptions import APIConnectionError, StreamError
+from ._models import Event, ReadyEvent, RunEvent
+from ._transports.base import AsyncResponse, SyncResponse
+from .sse import SSEDecoder
+
+__all__ = ["AsyncStream", "Stream", "StreamState"]
+
+#: Reconnections in a row that bring no new event before the stream gives up.
+MAX_RESUMES_WITHOUT_PROGRESS = 3
+
+
+class StreamState:
+    """What a generation stream has seen, and how to go on from there."""
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+        self.app_id: str | None = None
+        self.last_seen = 0          # the highest event id handed to the caller
+        self.finished = False       # ``ready`` arrived: nothing more to wait for
+        self.resumes_without_progress = 0
+        self._decoder = SSEDecoder()
+        self._prev_id = ""
+
+    @property
+    def last_event_id(self) -> str | None:
+        return str(self.last_seen) if self.last_seen else None
+
+    def opened(self, headers: Any) -> None:
+        """A response arrived: learn the run id early, from its header."""
+        run_id = headers.get("promptfloe-run-id")
+        if run_id and self.run_id is None:
+            self.run_id = run_id
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        events: list[Event] = []
+        for sse in self._decoder.feed(chunk):
+            if sse.id != self._prev_id:
+                self._prev_id = sse.id
+                seq = int(sse.id) if sse.id.isdigit() else None
+                if seq is not None:
+                    if seq <= self.last_seen:
+                        continue  # seen before the reconnect: never replay it
+                    self.last_seen = seq
+            try:
+                event = to_event(sse)
+            except StreamError as exc:
+                exc.run_id = self.run_id
+                self.finished = True
+                raise
+            if isinstance(event, RunEvent):
+                self.run_id, self.app_id = event.run_id, event.app_id
+            elif isinstance(event, ReadyEvent):
+                self.finished = True
+            events.append(event)
+        if events:
+            self.resumes_without_progress = 0
+        return events
+
+    def resume(self, dropped: APIConnectionError | None) -> tuple[str, dict[str, str]]:
+        """The path and headers to reconnect with, or raise: the stream can't go on."""
+        if self.run_id is None:
+            raise dropped or APIConnectionError(
+                "The generation stream ended before the run started; start it again.")
+        self.resumes_without_progress += 1
+        if self.resumes_without_progress > MAX_RESUMES_WITHOUT_PROGRESS:
+            raise APIConnectionError(
+                f"The generation stream of run {self.run_id} kept dropping without "
+                "progress; resume later with the run id.") from dropped
+        # A new decoder: a partial event from the old connection is discarded,
+        # and the server replays it whole after Last-Event-ID.
+        self._decoder = SSEDecoder(self.last_event_id or "")
+        self._prev_id = self.last_event_id or ""
+        headers = {"last-event-id": self.last_event_id} if self.last_event_id else {}
+        return f"/v1/runs/{quote(self.run_id, safe='')}/events", headers
+
+
+class Stream:
+    """Events of one generation, for ``for`` loops; use as a context manager.
+
+    Leaving the loop early, or :meth:`close`, closes the connection.
+    """
+
+    def __init__(self, open_: Callable[[str | None, dict[str, str] | None], SyncResponse]
+                 ) -> None:
+        self._open = open_
+        self._state = StreamState()
+        self._response: SyncResponse | None = None
+        self._iterator: Generator[Event, None, None] | None = None
+        self._closed = False
+
+    run_id = property(lambda self: self._state.run_id)
+    app_id = property(lambda self: self._state.app_id)
+    last_event_id = property(lambda self: self._state.last_event_id)
+
+    def __repr__(self) -> str:
+        return f"<Stream run_id={self.run_id!r} last_event_id={self.last_event_id!r}>"
+
+    def __enter__(self) -> Stream:
+        self._connect(None, None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        if self._iterator is None:
+            self._iterator = self._events()
+        return self._iterator
+
+    def _connect(self, path: str | None, headers: dict[str, str] | None) -> SyncResponse:
+        if self._response is None:
+            self._response = self._open(path, headers)
+            self._state.opened(self._response.headers)
+        return self._response
+
+    def _events(self) -> Generator[Event, None, None]:
+        state = self._state
+        path: str | None = None
+        headers: dict[str, str] | None = None
+        try:
+            while not self._closed:
+                response = self._connect(path, headers)
+                dropped: APIConnectionError | None = None
+                try:
+                    for chunk in response.iter_bytes():
+                        yield from state.feed(chunk)
+                except APIConnectionError as exc:
+                    dropped = exc
+                finally:
+                    self._response = None
+                    response.close()
+                if state.finished:
+                    return
+                path, headers = state.resume(dropped)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._response is not None:
+            response, self._response = self._response, None
+            response.close()
+
+
+class AsyncStream:
+    """Events of one generation, for ``async for``; use ``async with``.
+
+    Leaving the ``async with`` block, cancelling the task, or :meth:`aclose`
+    closes the connection (in a browser, aborts the fetch).
+    """
+
+    def __init__(self, open_: Callable[[str | None, dict[str, str] | None], Any]) -> None:
+        self._open = open_
+        self._state = StreamState()
+        self._response: AsyncResponse | None = None
+        self._iterator: AsyncIterator[Event] | None = None
+        self._closed = False
+
+    run_id = property(lambda self: self._state.run_id)
+    app_id = property(lambda self: self._state.app_id)
+    last_event_id = property(lambda self: self._state.last_event_id)
+
+    def __repr__(self) -> str:
+        return f"<AsyncStream run_id={self.run_id!r} last_event_id={self.last_event_id!r}>"
+
+    async def __aenter__(self) -> AsyncStream:
+        await self._connect(None, None)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        if self._iterator is None:
+            self._iterator = self._events()
+        return self._iterator
+
+    async def _connect(self, path: str | None, headers: dict[str, str] | None
+                       ) -> AsyncResponse:
+        if self._response is None:
+            self._response = await self._open(path, headers)
+            self._state.opened(self._response.headers)
+        return self._response
+
+    async def _events(self) -> AsyncIterator[Event]:
+        state = self._state
+        path: str | None = None
+        headers: dict[str, str] | None = None
+        try:
+            while not self._closed:
+                response = await self._connect(path, headers)
+                dropped: APIConnectionError | None = None
+                try:
+                    async for chunk in response.aiter_bytes():
+                        for event in state.feed(chunk):
+                            yield event
+                except APIConnectionError as exc:
+                    dropped = exc
+                finally:
+                    self._response = None
+                    await response.aclose()
+                if state.finished:
+                    return
+                path, headers = state.resume(dropped)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._response is not None:
+            response, self._response = self._response, None
+            await response.aclose()
