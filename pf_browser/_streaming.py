@@ -40,7 +40,7 @@ class StreamState:
         self.finished = False       # ``ready`` arrived: nothing more to wait for
         self.resumes_without_progress = 0
         self._decoder = SSEDecoder()
-        self._prev_id = ""
+        self._prev_id: str | None = ""
 
     @property
     def last_event_id(self) -> str | None:
@@ -52,13 +52,14 @@ class StreamState:
         if run_id and self.run_id is None:
             self.run_id = run_id
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        events: list[Event] = []
+    def feed(self, chunk: bytes) -> Iterator[Event]:
+        """The events ``chunk`` completes, in order; an ``error`` event raises
+        :class:`StreamError` after every event before it was handed out."""
         for sse in self._decoder.feed(chunk):
             if sse.id != self._prev_id:
                 self._prev_id = sse.id
-                seq = int(sse.id) if sse.id.isdigit() else None
-                if seq is not None:
+                if sse.id.isdigit():
+                    seq = int(sse.id)
                     if seq <= self.last_seen:
                         continue  # seen before the reconnect: never replay it
                     self.last_seen = seq
@@ -72,10 +73,8 @@ class StreamState:
                 self.run_id, self.app_id = event.run_id, event.app_id
             elif isinstance(event, ReadyEvent):
                 self.finished = True
-            events.append(event)
-        if events:
             self.resumes_without_progress = 0
-        return events
+            yield event
 
     def resume(self, dropped: APIConnectionError | None) -> tuple[str, dict[str, str]]:
         """The path and headers to reconnect with, or raise: the stream can't go on."""
@@ -90,7 +89,9 @@ class StreamState:
         # A new decoder: a partial event from the old connection is discarded,
         # and the server replays it whole after Last-Event-ID.
         self._decoder = SSEDecoder(self.last_event_id or "")
-        self._prev_id = self.last_event_id or ""
+        # The server sends an id with every event (API.md): check the first one
+        # after a reconnect even if it repeats the last id we saw.
+        self._prev_id = None
         headers = {"last-event-id": self.last_event_id} if self.last_event_id else {}
         return f"/v1/runs/{quote(self.run_id, safe='')}/events", headers
 
@@ -106,7 +107,6 @@ class Stream:
         self._open = open_
         self._state = StreamState()
         self._response: SyncResponse | None = None
-        self._iterator: Generator[Event, None, None] | None = None
         self._closed = False
 
     run_id = property(lambda self: self._state.run_id)
@@ -124,9 +124,9 @@ class Stream:
         self.close()
 
     def __iter__(self) -> Iterator[Event]:
-        if self._iterator is None:
-            self._iterator = self._events()
-        return self._iterator
+        # Not kept on self: when a loop that broke out drops it, the
+        # generator closes at once, and with it the connection.
+        return self._events()
 
     def _connect(self, path: str | None, headers: dict[str, str] | None) -> SyncResponse:
         if self._response is None:
@@ -174,7 +174,6 @@ class AsyncStream:
         self._open = open_
         self._state = StreamState()
         self._response: AsyncResponse | None = None
-        self._iterator: AsyncIterator[Event] | None = None
         self._closed = False
 
     run_id = property(lambda self: self._state.run_id)
@@ -193,9 +192,7 @@ class AsyncStream:
         await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[Event]:
-        if self._iterator is None:
-            self._iterator = self._events()
-        return self._iterator
+        return self._events()
 
     async def _connect(self, path: str | None, headers: dict[str, str] | None
                        ) -> AsyncResponse:

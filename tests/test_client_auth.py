@@ -1,0 +1,272 @@
+"""Token lifecycle (API.md): one refresh at a time, at most one retry, 403 final,
+failing refreshes cooled down, renewal ahead of expiry, secrets kept secret."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+from mock_api import async_client, bearer, error, sync_client
+
+from pf_browser import (
+    AsyncPromptFloe,
+    AuthenticationError,
+    PermissionDeniedError,
+    PromptFloe,
+    PromptFloeError,
+    RefreshError,
+)
+
+USAGE = {"date": "2026-11-28", "quota": 10, "used": 1,
+         "byEndUser": [{"endUserId": "u1", "runs": 1, "calls": 2}]}
+
+
+def accepts(*tokens: str):  # type: ignore[no-untyped-def]
+    """An API that answers 200 to these tokens and 401 to any other."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(bearer(request))
+        if bearer(request) in tokens:
+            return httpx.Response(200, json=USAGE)
+        return error(401, "token_expired", "The session token expired.")
+
+    return seen, handler
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_50_concurrent_401s_share_one_refresh_call() -> None:
+    _, handler = accepts("fresh")
+    calls = 0
+
+    async def refresh_fn() -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)  # every request piles up behind this one
+        return "fresh"
+
+    client = async_client(handler, "stale", refresh_fn=refresh_fn)
+    results = await asyncio.gather(*(client.usage.retrieve() for _ in range(50)))
+    assert len(results) == 50 and calls == 1
+
+
+def test_concurrent_401s_in_threads_share_one_refresh_call() -> None:
+    _, handler = accepts("fresh")
+    calls = 0
+    gate = threading.Barrier(8)
+
+    def refresh_fn() -> str:
+        nonlocal calls
+        calls += 1
+        return "fresh"
+
+    client = sync_client(handler, "stale", refresh_fn=refresh_fn)
+
+    def call() -> None:
+        gate.wait()
+        client.usage.retrieve()
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == 1
+
+
+def test_a_second_401_raises_and_refresh_fn_is_called_once() -> None:
+    seen, handler = accepts()  # nothing is accepted
+    calls = []
+    client = sync_client(handler, "stale", refresh_fn=lambda: calls.append(1) or "also_bad")
+    with pytest.raises(AuthenticationError, match="newly minted"):
+        client.usage.retrieve()
+    assert calls == [1] and seen == ["stale", "also_bad"]
+
+
+def test_403_is_final_no_refresh_no_retry() -> None:
+    calls = []
+    requests = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return error(403, "insufficient_scope", "This session lacks the build scope.")
+
+    client = sync_client(handler, "tok", refresh_fn=lambda: calls.append(1) or "x")
+    with pytest.raises(PermissionDeniedError):
+        client.usage.retrieve()
+    assert calls == [] and len(requests) == 1
+
+
+def test_failing_refresh_fn_raises_refresh_error_with_its_cause_and_cools_down() -> None:
+    _, handler = accepts("fresh")
+    clock = Clock()
+    calls = 0
+
+    def refresh_fn() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("session endpoint unreachable")
+        return "fresh"
+
+    client = sync_client(handler, "stale", refresh_fn=refresh_fn, clock=clock)
+    with pytest.raises(RefreshError) as first:
+        client.usage.retrieve()
+    assert isinstance(first.value.__cause__, ConnectionError)
+    with pytest.raises(RefreshError) as second:  # within the cool-down: no new call
+        client.usage.retrieve()
+    assert isinstance(second.value.__cause__, ConnectionError) and calls == 1
+    clock.now += 30
+    assert client.usage.retrieve().used == 1 and calls == 2
+
+
+def test_refresh_fn_returning_nothing_is_a_refresh_error() -> None:
+    _, handler = accepts("fresh")
+    client = sync_client(handler, None, refresh_fn=lambda: None)
+    with pytest.raises(RefreshError, match="not a token"):
+        client.usage.retrieve()
+
+
+def test_the_token_is_renewed_ahead_of_expiry_without_a_401() -> None:
+    seen, handler = accepts("t1", "t2")
+    clock = Clock()
+    tokens = iter([{"token": "t1", "expiresIn": 600}, {"token": "t2", "expiresIn": 600}])
+    client = sync_client(handler, None, refresh_fn=lambda: next(tokens), clock=clock)
+    client.usage.retrieve()
+    clock.now += 500  # 100 s left: inside the 60 s margin? no — still fresh
+    client.usage.retrieve()
+    clock.now += 50   # 50 s left: renew first
+    client.usage.retrieve()
+    assert seen == ["t1", "t1", "t2"]
+
+
+def test_expires_at_is_read_when_expires_in_is_missing() -> None:
+    seen, handler = accepts("t1", "t2")
+    clock = Clock()
+    tokens = iter([{"token": "t1", "expiresAt": "2100-01-01T00:00:00Z"}, "t2"])
+    client = sync_client(handler, None, refresh_fn=lambda: next(tokens), clock=clock)
+    client.usage.retrieve()
+    clock.now += 3600
+    client.usage.retrieve()
+    assert seen == ["t1", "t1"]
+
+
+async def test_async_refresh_fn_may_be_sync_or_async() -> None:
+    _, handler = accepts("fresh")
+    client = async_client(handler, None, refresh_fn=lambda: "fresh")
+    assert (await client.usage.retrieve()).quota == 10
+
+
+def test_session_url_fetches_the_first_token_on_first_use_without_authorization() -> None:
+    session_posts: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/promptfloe/session":
+            session_posts.append(request)
+            return httpx.Response(200, json={"token": "pf_sess_a", "expiresIn": 1800,
+                                             "expiresAt": "2100-01-01T00:00:00Z"})
+        assert bearer(request) == "pf_sess_a"
+        return httpx.Response(200, json=USAGE)
+
+    client = sync_client(handler, None, session_url="http://app/api/promptfloe/session")
+    assert session_posts == []
+    client.usage.retrieve()
+    client.usage.retrieve()
+    assert len(session_posts) == 1
+    assert "authorization" not in session_posts[0].headers
+    assert session_posts[0].method == "POST"
+
+
+async def test_session_endpoint_saying_signed_out_raises_refresh_error_with_the_status() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return error(401, "signed_out", "You are signed out.")
+
+    client = async_client(handler, None, session_url="http://app/session")
+    with pytest.raises(RefreshError) as info:
+        await client.usage.retrieve()
+    cause = info.value.__cause__
+    assert isinstance(cause, AuthenticationError) and cause.status_code == 401
+
+
+async def test_refresh_token_renews_on_demand() -> None:
+    seen, handler = accepts("t1", "t2")
+    tokens = iter(["t1", "t2"])
+    client = async_client(handler, None, refresh_fn=lambda: next(tokens))
+    await client.usage.retrieve()
+    await client.refresh_token()
+    await client.usage.retrieve()
+    assert seen == ["t1", "t2"]
+
+
+def test_a_static_session_token_without_refresh_raises_authentication_error() -> None:
+    _, handler = accepts()
+    with pytest.raises(AuthenticationError, match="session_url"):
+        sync_client(handler, "pf_sess_old").usage.retrieve()
+
+
+def test_no_credential_at_all_is_refused_with_advice() -> None:
+    with pytest.raises(PromptFloeError, match="session_url"):
+        PromptFloe()
+
+
+@pytest.mark.parametrize("key", ["pf_live_abc", "pf_test_abc"])
+def test_secret_key_is_refused_in_a_browser(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    with pytest.raises(PromptFloeError, match="secret") as info:
+        AsyncPromptFloe(key, transport=object())  # type: ignore[arg-type]
+    assert key not in str(info.value)
+    AsyncPromptFloe(key, transport=object(), dangerously_allow_browser=True)  # type: ignore[arg-type]
+    AsyncPromptFloe("pf_sess_fine", transport=object())  # type: ignore[arg-type]
+
+
+def test_refresh_fn_handing_a_secret_key_to_a_browser_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, handler = accepts("pf_live_oops")
+    client = sync_client(handler, None, refresh_fn=lambda: "pf_live_oops")
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    with pytest.raises(RefreshError, match="secret"):
+        client.usage.retrieve()
+
+
+def test_no_token_in_reprs_messages_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "pf_sess_SECRET123"
+    newer = "pf_sess_NEWER456"
+    _, handler = accepts(newer)
+    caplog.set_level(logging.DEBUG)
+    client = sync_client(handler, secret, refresh_fn=lambda: newer)
+    client.usage.retrieve()
+    texts = [repr(client), str(client)]
+    bad = sync_client(accepts()[1], secret, refresh_fn=lambda: newer + "x")
+    with pytest.raises(AuthenticationError) as info:
+        bad.usage.retrieve()
+    texts += [str(info.value), repr(info.value), caplog.text]
+    for text in texts:
+        assert "SECRET123" not in text and "NEWER456" not in text, text
+
+
+def test_session_repr_hides_the_token() -> None:
+    from datetime import UTC, datetime
+
+    from pf_browser import Session
+
+    s = Session("sess_1", "pf_sess_HIDDEN", "u1", ("build",), datetime.now(UTC), 60)
+    assert "HIDDEN" not in repr(s)
+
+
+def test_import_pf_browser_does_not_import_httpx() -> None:
+    code = "import sys, pf_browser; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,179 @@
+"""generate_stream over a mock transport: typed events, errors, resume, closing."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from mock_api import (
+    READY,
+    RUN,
+    Dropping,
+    async_client,
+    bearer,
+    error,
+    file_event,
+    sse,
+    sync_client,
+)
+
+from pf_browser import (
+    APIConnectionError,
+    FileEvent,
+    ReadyEvent,
+    RunEvent,
+    StreamError,
+    UnknownEvent,
+)
+
+STREAM_HEADERS = {"content-type": "text/event-stream", "PromptFloe-Run-Id": "run_1"}
+
+
+def stream_response(body: bytes | Dropping) -> httpx.Response:
+    if isinstance(body, Dropping):
+        return httpx.Response(200, headers=STREAM_HEADERS, stream=body)
+    return httpx.Response(200, headers=STREAM_HEADERS, content=body)
+
+
+def simple(request: httpx.Request) -> httpx.Response:
+    assert request.url.path == "/v1/apps/generate"
+    assert json.loads(request.content) == {"prompt": "a bakery"}
+    assert request.headers["accept"] == "text/event-stream"
+    return stream_response(sse([RUN, file_event(1), ("thinking", "hmm"), file_event(2), READY]))
+
+
+EXPECTED = [
+    RunEvent("run_1", "app_1"),
+    FileEvent("f1.txt", 1, "1"),
+    UnknownEvent("thinking", "hmm"),
+    FileEvent("f2.txt", 1, "2"),
+    ReadyEvent("app_1", "http://api/preview/app_1/"),
+]
+
+
+def test_sync_stream_yields_each_event_type_and_passes_unknown_ones_through() -> None:
+    with sync_client(simple).apps.generate_stream("a bakery") as stream:
+        assert list(stream) == EXPECTED
+    assert stream.run_id == "run_1" and stream.app_id == "app_1"
+    assert stream.last_event_id == "5"
+
+
+async def test_async_stream_yields_each_event_type_and_passes_unknown_ones_through() -> None:
+    async with async_client(simple).apps.generate_stream("a bakery") as stream:
+        assert [ev async for ev in stream] == EXPECTED
+
+
+def test_events_carry_a_type_string_as_in_the_product_docs() -> None:
+    types = [ev.type for ev in sync_client(simple).apps.generate_stream("a bakery")]
+    assert types == ["run", "file", "thinking", "file", "ready"]
+
+
+def test_error_event_raises_stream_error_with_the_run_id() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return stream_response(sse([RUN, ("error", {"code": "generation_failed",
+                                                    "message": "the model is down"})]))
+
+    seen = []
+    with pytest.raises(StreamError) as info:
+        for ev in sync_client(handler).apps.generate_stream("x"):
+            seen.append(ev)
+    assert seen == [RunEvent("run_1", "app_1")]
+    assert info.value.code == "generation_failed" and info.value.run_id == "run_1"
+
+
+def test_an_error_status_before_the_stream_raises_at_once() -> None:
+    handler = lambda request: error(403, "insufficient_scope", "missing scope build")  # noqa: E731
+    from pf_browser import PermissionDeniedError
+
+    with pytest.raises(PermissionDeniedError) as info:
+        with sync_client(handler).apps.generate_stream("x"):
+            pass
+    assert info.value.code == "insufficient_scope"
+
+
+def make_resuming_api(*, rotate_token: bool = False) -> tuple[list[httpx.Request], object]:
+    """First connection drops after two events and half of the third; resume replays."""
+    events = [RUN, file_event(1), file_event(2), file_event(3), READY]
+    whole = sse(events)
+    cut = whole.index(b"id: 3") + 10  # in the middle of event 3
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v1/apps/generate":
+            return stream_response(Dropping([whole[:cut]]))
+        assert request.url.path == "/v1/runs/run_1/events"
+        if rotate_token and bearer(request) != "tok_2":
+            return error(401, "token_expired", "the session token expired")
+        last = int(request.headers["last-event-id"])
+        # The server replays strictly after Last-Event-ID; replay one more to
+        # prove the client drops what the caller already saw.
+        return stream_response(sse(events[last - 1:], start=last))
+
+    return seen, handler
+
+
+def test_sync_stream_resumes_after_a_drop_without_loss_or_repeats() -> None:
+    seen, handler = make_resuming_api()
+    events = list(sync_client(handler).apps.generate_stream("x"))  # type: ignore[arg-type]
+    assert [getattr(e, "path", e.type) for e in events] == [
+        "run", "f1.txt", "f2.txt", "f3.txt", "ready"]
+    assert seen[1].headers["last-event-id"] == "2"
+
+
+async def test_async_stream_resumes_after_a_drop_without_loss_or_repeats() -> None:
+    _seen, handler = make_resuming_api()
+    client = async_client(handler)  # type: ignore[arg-type]
+    events = [ev async for ev in client.apps.generate_stream("x")]
+    assert [getattr(e, "path", e.type) for e in events] == [
+        "run", "f1.txt", "f2.txt", "f3.txt", "ready"]
+
+
+async def test_resume_reads_the_current_token_not_the_one_the_stream_started_with() -> None:
+    seen, handler = make_resuming_api(rotate_token=True)
+    tokens = iter(["tok_1", "tok_2"])
+    client = async_client(handler, None, refresh_fn=lambda: next(tokens))  # type: ignore[arg-type]
+    events = [ev async for ev in client.apps.generate_stream("x")]
+    assert len(events) == 5
+    assert [bearer(r) for r in seen] == ["tok_1", "tok_1", "tok_2"]
+    assert seen[2].headers["last-event-id"] == "2"
+
+
+def test_a_drop_before_the_run_started_raises_connection_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                              stream=Dropping([b": keep-alive\n\n"]))
+
+    with pytest.raises(APIConnectionError):
+        list(sync_client(handler, max_retries=0).apps.generate_stream("x"))
+
+
+def test_a_stream_that_keeps_dropping_gives_up() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        body = sse([RUN]) if request.url.path.endswith("generate") else b""
+        return stream_response(Dropping([body] if body else []))
+
+    with pytest.raises(APIConnectionError, match="kept dropping"):
+        list(sync_client(handler).apps.generate_stream("x"))
+    assert len(calls) <= 6
+
+
+def test_breaking_out_of_the_loop_closes_the_connection() -> None:
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    client = sync_client(lambda request: stream_response(body))
+    for _ in client.apps.generate_stream("x"):
+        break
+    assert body.closed
+
+
+async def test_leaving_async_with_closes_the_connection() -> None:
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    client = async_client(lambda request: stream_response(body))
+    async with client.apps.generate_stream("x") as stream:
+        async for _ in stream:
+            break
+    assert body.closed
