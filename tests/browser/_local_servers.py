@@ -230,16 +230,14 @@ class _PeerHandler(BaseHTTPRequestHandler):
         self.send_header("PromptFloe-Run-Id", "run_peer")
         self.end_headers()
         self.wfile.flush()
-        first = True
-        for event in events:
-            if not first and delay and self._wait_gone(tag, delay):
-                return
-            first = False
+        for event in events:  # the generator runs at flush time (stamps are taken then)
             try:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
                 self.wfile.flush()
             except OSError:
                 self.owner.disconnected(tag).set()
+                return
+            if delay and self._wait_gone(tag, delay):
                 return
         if then_hang:
             self._wait_gone(tag, 60)
