@@ -133,7 +133,8 @@ class _PeerHandler(BaseHTTPRequestHandler):
       between ``run`` and ``ready``; ``n``, ``size``, ``delay`` as above, from
       the query or else from ``PeerServer.generate``. With ``stamp``, each
       file's content starts with the server's ``time.time()`` at its flush.
-    - ``/status/<code>``: that status with the API's JSON error body.
+    - ``/status/<code>[/…]``: that status with the API's JSON error body.
+    - ``/tag/<tag>/…``: the same routes, with ``tag`` set (for a client's base_url).
     - ``/hang?phase=headers|body``: never answers, or sends headers and one
       event and then nothing.
     - ``/drop``: headers and one event, then the connection is cut mid-body.
@@ -171,23 +172,26 @@ class _PeerHandler(BaseHTTPRequestHandler):
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        tag = q.get("tag", "")
+        path, tag = url.path, q.get("tag", "")
+        if path.startswith("/tag/"):  # a base_url of /tag/<tag> tags a client's every call
+            _, _, tag, path = path.split("/", 3)
+            path = "/" + path
         self.owner.seen[tag] = {k.lower(): v for k, v in self.headers.items()}
         n, size = int(q.get("n", 4)), int(q.get("size", 0))
         delay = float(q.get("delay", 0))
-        if url.path == "/echo":
+        if path == "/echo":
             self._json(200, {"method": self.command, "body": body.decode(),
                              "headers": self.owner.seen[tag]})
-        elif url.path == "/stream":
+        elif path == "/stream":
             self._stream(_ticks(n, size), delay, tag)
-        elif url.path == "/v1/apps/generate":
+        elif path == "/v1/apps/generate":
             cfg = {**self.owner.generate, **{k: float(v) for k, v in q.items() if k != "tag"}}
             events = _generate_events(int(cfg["n"]), int(cfg["size"]), bool(cfg["stamp"]))
             self._stream(events, cfg["delay"], tag)
-        elif url.path == "/drop":
+        elif path == "/drop":
             self._stream(_ticks(1, 0), 0, tag, then_drop=True)
-        elif url.path.startswith("/status/"):
-            code = int(url.path.rsplit("/", 1)[1])
+        elif path.startswith("/status/"):  # /status/<code>, or a base_url of /status/<code>
+            code = int(path.split("/")[2])
             if code == 204:
                 self.send_response(204)
                 self._cors()
@@ -195,7 +199,7 @@ class _PeerHandler(BaseHTTPRequestHandler):
                 return
             self._json(code, {"error": {"type": "test", "code": f"status_{code}",
                                         "message": f"The peer answered {code}."}})
-        elif url.path == "/hang":
+        elif path == "/hang":
             if q.get("phase") == "body":
                 self._stream(_ticks(1, 0), 0, tag, then_hang=True)
             else:
