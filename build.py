@@ -310,8 +310,27 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
 
 # -- test -----------------------------------------------------------------------
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium drives the browser tests (``playwright install`` cannot
+    download a browser here). Install it when missing and we may; else say how."""
+    if CHROMIUM.exists():
+        return
+    command = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"]
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        sys.exit(f"build: the browser tests need Debian's Chromium at {CHROMIUM}: "
+                 f"run `sudo apt-get update && sudo {' '.join(command)}`, then retry")
+    log("installing Debian's chromium and chromium-driver for the browser tests")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run(command, check=True, env=env)
+
+
 def test(pytest_args: list[str]) -> int:
     """What CI runs: lint, types, then every test (the browser ones included)."""
+    ensure_chromium()
     build()
     for cmd in (["ruff", "check", "."], ["mypy"]):
         log(" ".join(cmd))
