@@ -13,6 +13,7 @@ from demo_ui import View
 from pyscript import document, when, window
 
 from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent
+from pf_browser._transports.pyodide_http import PyodideHttpTransport
 
 view = View(document)
 
@@ -26,9 +27,13 @@ def fetch_config() -> dict:
 
 
 config = fetch_config()
+transport = PyodideHttpTransport()
 # Absolute URL: a worker's own location is not the page's.
 client = PromptFloe(session_url=window.location.origin + "/api/promptfloe/session",
-                    base_url=config["apiBaseUrl"])
+                    base_url=config["apiBaseUrl"], transport=transport)
+# pyodide-http streams through a helper worker, which starts only once this
+# worker's event loop runs: let it (PyScript allows top-level await here).
+streaming = await transport.ready()  # noqa: F704
 
 
 def cancel_requested() -> bool:
@@ -61,4 +66,7 @@ def on_generate(_event: object) -> None:
         view.idle()
 
 
+if not streaming:
+    # Still works, but events arrive only when the run ends (the transport warns why).
+    document.querySelector(".engine").textContent = "sync client in a worker · buffered"
 view.ready((config.get("user") or {}).get("name"))
