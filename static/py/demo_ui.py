@@ -103,12 +103,17 @@ class View:
         self.status("done", f"Done: {file_summary(self.count, self.size)}. "
                             "Your app is in the preview.")
 
-    def cancelled(self) -> None:
+    def _stopped(self) -> None:
         self._id("run-progress").value = 0
+        self._id("file-summary").textContent = (
+            file_summary(self.count, self.size) if self.count else "No files yet")
+
+    def cancelled(self) -> None:
+        self._stopped()
         self.status("cancelled", f"Cancelled after {file_summary(self.count, self.size)}.")
 
     def error(self, message: str) -> None:
-        self._id("run-progress").value = 0
+        self._stopped()
         self.status("error", message)
 
     def idle(self) -> None:
