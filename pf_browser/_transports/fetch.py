@@ -28,6 +28,10 @@ __all__ = ["FetchResponse", "FetchTransport"]
 
 T = TypeVar("T")
 
+_UNREACHABLE = ("Could not reach the PromptFloe API: the network is down, base_url is "
+                "wrong, or the API does not allow this page's origin (CORS). Check them, "
+                "then try again.")
+
 
 class FetchTransport:
     """``AsyncTransport`` over ``js.fetch``.
@@ -60,8 +64,8 @@ class FetchTransport:
                                       controller)
         except JsException as exc:
             # fetch rejects with a bare TypeError on network and CORS
-            # failures; the browser deliberately tells the page nothing more.
-            raise APIConnectionError() from _without_detail(exc)
+            # failures alike; the browser deliberately tells the page nothing more.
+            raise APIConnectionError(_UNREACHABLE) from _without_detail(exc)
         except asyncio.CancelledError:
             controller.abort()
             raise

@@ -48,6 +48,7 @@ from pyodide.ffi import JsException, to_js
 
 from .._exceptions import APIConnectionError, APITimeoutError
 from .base import Request
+from .fetch import _UNREACHABLE
 
 __all__ = ["PyodideHttpResponse", "PyodideHttpTransport"]
 
@@ -122,7 +123,7 @@ class PyodideHttpTransport:
         except JsException as exc:
             if getattr(exc, "name", "") == "TimeoutError":
                 raise APITimeoutError() from None
-            raise APIConnectionError() from None
+            raise APIConnectionError(_UNREACHABLE) from None
         return PyodideHttpResponse(response.status_code, response.headers,
                                    body=bytes(response.body))
 
@@ -143,7 +144,7 @@ class PyodideHttpTransport:
         if js.Atomics.wait(ints, 0, 0, timeout_ms) == "timed-out":
             raise APITimeoutError()
         if ints[0] != _streaming.SUCCESS_HEADER:
-            raise APIConnectionError()
+            raise APIConnectionError(_UNREACHABLE)
         head = json.loads(js.TextDecoder.new().decode(data.slice(0, ints[1])))
         raw = _streaming._ReadStream(ints, data, request.timeout or 0, self._helper,
                                      head["connectionID"])

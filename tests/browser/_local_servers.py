@@ -134,6 +134,7 @@ class _PeerHandler(BaseHTTPRequestHandler):
       the query or else from ``PeerServer.generate``. With ``stamp``, each
       file's content starts with the server's ``time.time()`` at its flush.
     - ``/status/<code>[/…]``: that status with the API's JSON error body.
+    - ``/nocors``: an answer without CORS headers, which a page may not read.
     - ``/tag/<tag>/…``: the same routes, with ``tag`` set (for a client's base_url).
     - ``/hang?phase=headers|body``: never answers, or sends headers and one
       event and then nothing.
@@ -179,7 +180,12 @@ class _PeerHandler(BaseHTTPRequestHandler):
         self.owner.seen[tag] = {k.lower(): v for k, v in self.headers.items()}
         n, size = int(q.get("n", 4)), int(q.get("size", 0))
         delay = float(q.get("delay", 0))
-        if path == "/echo":
+        if path == "/nocors":  # an answer the browser must hide from another origin
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+        elif path == "/echo":
             self._json(200, {"method": self.command, "body": body.decode(),
                              "headers": self.owner.seen[tag]})
         elif path == "/stream":

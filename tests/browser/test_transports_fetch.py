@@ -177,6 +177,20 @@ outcome
     assert str(port) not in outcome[1]
 
 
+def test_an_origin_the_api_does_not_allow_raises_APIConnectionError(py_page: PyPage,
+                                                                      peer: PeerServer) -> None:
+    outcome = py_page.run(IMPORTS + f"""
+try:
+    await transport.send(Request("GET", "{peer.origin}/nocors"))
+    outcome = "answered"
+except APIConnectionError as exc:
+    outcome = [type(exc).__name__, str(exc)]
+outcome
+""")
+    assert outcome[0] == "APIConnectionError"
+    assert "allow this page's origin (CORS)" in outcome[1]
+
+
 def test_a_relative_url_resolves_against_the_page(py_page: PyPage) -> None:
     status = py_page.run(IMPORTS + """
 response = await transport.send(Request("GET", "/_test/boot.mjs"))
