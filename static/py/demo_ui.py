@@ -4,7 +4,7 @@ Works on any DOM-like ``document``: ``js.document`` on the main thread,
 ``pyscript.document`` (a proxy to the page) in a worker. Each method is one
 visible change, so both pages share it. ``data-state`` on the status element
 is the stable hook for tests: booting, ready, generating, done, cancelled,
-error.
+error; ``data-runs`` counts the runs started, ``data-run-id`` names the current one.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class View:
         self.doc = document
         self.count = 0
         self.size = 0
+        self.runs = 0
 
     def _id(self, name: str) -> Any:
         return self.doc.getElementById(name)
@@ -54,6 +55,7 @@ class View:
     def start_run(self) -> None:
         self.count = 0
         self.size = 0
+        self.runs += 1
         self._id("files").replaceChildren()
         self._id("file-summary").textContent = "Waiting for the first file…"
         progress = self._id("run-progress")
@@ -67,6 +69,10 @@ class View:
         self._id("cancel").disabled = False
         self._id("status").removeAttribute("data-run-id")
         self.status("generating", "Connecting…")
+        # data-runs: a click reaches Python later (always so in a worker), so a
+        # test waits for this count before it reads data-state. Written last,
+        # so whoever sees the new count also sees this run's state.
+        self._id("status").setAttribute("data-runs", str(self.runs))
 
     def run_started(self, run_id: str, app_id: str) -> None:
         # data-run-id: lets a test ask the server about this very run.

@@ -125,9 +125,13 @@ def open_demo(page: Page, origin: str, path: str = "/", user: DemoUser | None = 
 
 
 def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
+    """Press Generate and wait until this run (not the one before) reaches ``until``."""
+    status = page.get_by_test_id("status")
+    runs = int(status.get_attribute("data-runs") or 0)
     page.get_by_test_id("prompt").fill(prompt)
     page.get_by_test_id("generate").click()
-    expect(page.get_by_test_id("status")).to_have_attribute("data-state", until)
+    expect(status).to_have_attribute("data-runs", str(runs + 1))
+    expect(status).to_have_attribute("data-state", until)
 
 
 def listed_files(page: Page) -> list[str]:
