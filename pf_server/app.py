@@ -1,0 +1,52 @@
+"""The server, assembled in one place: storage, clock, generator, runs, routes, middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from .clock import Clock, SystemClock
+from .cors import CorsMiddleware
+from .errors import CatchAllMiddleware, exception_handlers
+from .generator import Generator, TemplateGenerator
+from .routes import routes
+from .runs import Runs
+from .services import Services
+from .store import Store
+
+__all__ = ["create_app"]
+
+
+def create_app(store: Store, *, clock: Clock | None = None, generator: Generator | None = None,
+               pace: float = 0.0, keepalive: float = 15.0, public_url: str | None = None,
+               max_body: int = 64 * 1024) -> Starlette:
+    """The PromptFloe API over ``store``.
+
+    ``generator`` defaults to :class:`TemplateGenerator` with ``pace`` seconds
+    before each file; ``keepalive`` is the idle time before a ``: keep-alive``
+    comment; ``public_url`` fixes the base of preview URLs (else each request's
+    own scheme and host); ``max_body`` caps JSON bodies (413 beyond it).
+    """
+    clock = clock or SystemClock()
+    generator = generator or TemplateGenerator(pace)
+    runs = Runs(store, clock, generator, keepalive)
+    svc = Services(store, clock, generator, runs, public_url, max_body)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store.fail_unfinished_runs(clock.now())  # a previous process's runs cannot go on
+        yield
+        await runs.stop()
+
+    app = Starlette(
+        routes=routes,
+        # Outermost first: CORS sees every answer, the catch-all's JSON 500 included.
+        middleware=[Middleware(CorsMiddleware, store=store), Middleware(CatchAllMiddleware)],
+        exception_handlers=exception_handlers,
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    return app

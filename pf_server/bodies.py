@@ -1,0 +1,77 @@
+"""Reading request bodies and query values strictly, with the contract's errors.
+
+Wrong types are refused, not coerced: ``"ttlMinutes": "30"`` is a 400, and so
+is ``true`` where a number belongs (``bool`` is an ``int`` in Python).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from .errors import ApiError, bad_request
+
+__all__ = ["optional_int", "read_json", "string_field", "string_list_field"]
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object; 413 past ``limit`` bytes, 400 if it is not one."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    if not body.strip():
+        raise bad_request("The request needs a JSON object body.")
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise bad_request("The body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise bad_request("The body must be a JSON object.")
+    return value
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "request_too_large", f"The body is over {limit} bytes.")
+
+
+def string_field(body: dict[str, Any], name: str, *, max_len: int,
+                 required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise bad_request(f"'{name}' is required.")
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"'{name}' must be a string.")
+    if not value.strip():
+        raise bad_request(f"'{name}' must not be empty.")
+    if len(value) > max_len:
+        raise bad_request(f"'{name}' is at most {max_len} characters.")
+    return value
+
+
+def string_list_field(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"'{name}' must be a list of strings.")
+    return value
+
+
+def optional_int(body: dict[str, Any], name: str, *, low: int, high: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"'{name}' must be an integer from {low} to {high}.")
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be from {low} to {high}; got {value}.")
+    return value

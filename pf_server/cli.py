@@ -1,0 +1,181 @@
+"""``promptfloe-server``: serve the API, and manage its keys.
+
+::
+
+    promptfloe-server [serve] [--host 127.0.0.1] [--port 8787] [--db .promptfloe/promptfloe.db]
+                      [--pace 0.4] [--allow-origin ORIGIN ...] [--quota 1000]
+    promptfloe-server keys create [--scopes read,build,deploy] [--quota N] [--origin ORIGIN ...]
+                                  [--workspace ID]
+    promptfloe-server keys list
+    promptfloe-server keys revoke KEY_ID
+
+The first start on an empty database creates a workspace and a secret key
+with every scope, prints the key once and writes ``.promptfloe/dev.env``
+(``PROMPTFLOE_API_KEY``, ``PROMPTFLOE_BASE_URL``) for the demo. Later starts
+keep the workspace; ``--allow-origin`` replaces its browser origins each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .auth import SCOPES
+from .clock import SystemClock
+from .store import Store, Workspace
+
+__all__ = ["main"]
+
+DEFAULT_DB = Path(".promptfloe") / "promptfloe.db"
+DEV_ENV = Path(".promptfloe") / "dev.env"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="promptfloe-server",
+                                     description="The local PromptFloe API server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API (the default command)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file, or :memory:")
+    serve.add_argument("--pace", type=float, default=0.4,
+                       help="seconds before each generated file (0: as fast as possible)")
+    serve.add_argument("--allow-origin", action="append", default=None, metavar="ORIGIN",
+                       help="a browser origin allowed to call the API (repeatable); "
+                            "replaces the workspace's list")
+    serve.add_argument("--quota", type=int, default=1000,
+                       help="daily runs of the workspace made on first start")
+    serve.add_argument("--public-url", default=None,
+                       help="base of preview URLs (default: the URL each request used)")
+    serve.add_argument("--env-file", default=str(DEV_ENV))
+    serve.add_argument("--log-level", default="info")
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file of the server")
+    keys = sub.add_parser("keys", help="create, list or revoke secret keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    create = ksub.add_parser("create", parents=[db], help="a new secret key, printed once")
+    create.add_argument("--scopes", default=",".join(SCOPES))
+    create.add_argument("--quota", type=int, default=None, help="daily runs (a new workspace)")
+    create.add_argument("--origin", action="append", default=None, metavar="ORIGIN",
+                        help="allowed browser origin (repeatable; a new workspace)")
+    create.add_argument("--workspace", default=None, help="add the key to this workspace")
+    ksub.add_parser("list", parents=[db], help="every key, without secrets")
+    revoke = ksub.add_parser("revoke", parents=[db],
+                             help="revoke a key at once (and its sessions)")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if not args_in or args_in[0] not in ("serve", "keys", "-h", "--help"):
+        args_in.insert(0, "serve")  # `promptfloe-server --port 8787` serves
+    args = _parser().parse_args(args_in)
+    if args.command == "serve":
+        return serve(args)
+    return keys(args)
+
+
+def _main_workspace(store: Store) -> Workspace | None:
+    found = store.workspaces()
+    return found[0] if found else None
+
+
+def _write_env(path: Path, key: str, base_url: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the key: owner only
+    with os.fdopen(fd, "w") as f:
+        f.write("# Written by promptfloe-server for the local demo. Keep it secret.\n"
+                f"PROMPTFLOE_API_KEY={key}\nPROMPTFLOE_BASE_URL={base_url}\n")
+
+
+def _update_env_base_url(path: Path, base_url: str) -> None:
+    lines = path.read_text().splitlines()
+    lines = [f"PROMPTFLOE_BASE_URL={base_url}" if ln.startswith("PROMPTFLOE_BASE_URL=") else ln
+             for ln in lines]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn  # only the serve command needs it
+
+    from .app import create_app
+
+    clock = SystemClock()
+    store = Store(args.db)
+    now = clock.now()
+    base_url = f"http://{args.host}:{args.port}"
+    env_file = Path(args.env_file)
+    ws = _main_workspace(store)
+    if ws is None or not env_file.is_file():
+        if ws is None:
+            ws = store.create_workspace(args.quota, args.allow_origin or [], now)
+        _, secret = store.create_key(ws.id, SCOPES, now)
+        _write_env(env_file, secret, base_url)
+        # Printed once, on purpose: only its hash is stored.
+        print(f"promptfloe-server: new secret key (all scopes), also in {env_file}:\n"
+              f"  PROMPTFLOE_API_KEY={secret}\n", flush=True)
+    else:
+        _update_env_base_url(env_file, base_url)
+    if args.allow_origin is not None:
+        store.update_workspace(ws.id, origins=args.allow_origin)
+    app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url)
+    print(f"promptfloe-server: {base_url} (db {args.db})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                timeout_graceful_shutdown=3)
+    store.close()
+    return 0
+
+
+def keys(args: argparse.Namespace) -> int:
+    store = Store(args.db)
+    now = SystemClock().now()
+    try:
+        if args.keys_command == "list":
+            print(f"{'id':<37} {'workspace':<36} {'scopes':<18} {'quota':>6}  status  origins")
+            for key in store.keys():
+                ws = store.workspace(key.workspace_id)
+                status = "revoked" if key.revoked_at else "active "
+                print(f"{key.id:<37} {key.workspace_id:<36} {','.join(key.scopes):<18} "
+                      f"{ws.daily_quota if ws else '-':>6}  {status} "
+                      f"{' '.join(ws.allowed_origins) if ws else ''}")
+            return 0
+        if args.keys_command == "revoke":
+            if store.revoke_key(args.key_id, now):
+                print(f"revoked {args.key_id}")
+                return 0
+            print(f"promptfloe-server: no active key {args.key_id}", file=sys.stderr)
+            return 1
+        return _create_key(store, args, now)
+    finally:
+        store.close()
+
+
+def _create_key(store: Store, args: argparse.Namespace, now: float) -> int:
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        print(f"promptfloe-server: scopes are {', '.join(SCOPES)}", file=sys.stderr)
+        return 2
+    if args.workspace is not None:
+        ws = store.workspace(args.workspace)
+        if ws is None:
+            print(f"promptfloe-server: no workspace {args.workspace}", file=sys.stderr)
+            return 1
+        store.update_workspace(ws.id, origins=args.origin, daily_quota=args.quota)
+    elif args.quota is not None or args.origin is not None:
+        ws = store.create_workspace(1000 if args.quota is None else args.quota,
+                                    args.origin or [], now)
+    else:
+        main_ws = _main_workspace(store)
+        ws = main_ws or store.create_workspace(1000, [], now)
+    key, secret = store.create_key(ws.id, [s for s in SCOPES if s in scopes], now)
+    when = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"{key.id} in {ws.id} ({','.join(key.scopes)}), {when}. "
+          f"The secret is shown only now:\n{secret}")
+    return 0

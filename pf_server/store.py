@@ -1,0 +1,382 @@
+"""SQLite storage: workspaces, keys, sessions, apps, runs, events, usage.
+
+One connection, guarded by a lock: the server's event loop and a test's
+thread may both use it, and every method is a short statement or a short
+transaction, so the lock is never held across an ``await``. File databases
+use WAL, so ``promptfloe-server keys …`` can work beside a running server.
+Credentials are stored only as hashes (:mod:`credentials`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .credentials import hash_credential, hashes_match, new_id, new_key, new_session_token
+from .schema import migrate
+
+__all__ = ["AppRecord", "KeyRecord", "RunRecord", "SessionRecord", "Store", "UsageRow",
+           "Workspace"]
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: str
+    daily_quota: int
+    allowed_origins: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    id: str
+    workspace_id: str
+    scopes: tuple[str, ...]
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    workspace_id: str
+    key_id: str
+    end_user_id: str
+    scopes: tuple[str, ...]
+    expires_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppRecord:
+    seq: int
+    id: str
+    workspace_id: str
+    end_user_id: str | None
+    prompt: str
+    status: str
+    created_at: float
+    deployed_url: str | None
+    deployed_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    app_id: str
+    workspace_id: str
+    end_user_id: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    end_user_id: str
+    calls: int
+    runs: int
+
+
+def _scopes(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+class Store:
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            if path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoint
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            migrate(self._db)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the database's write lock up front."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # Rows are ``Any``: sqlite3 is untyped; each reader below converts its columns.
+    def _one(self, sql: str, args: Sequence[object] = ()) -> Any:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    def _run(self, sql: str, args: Sequence[object] = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
+
+    # -- workspaces ----------------------------------------------------------------
+
+    def create_workspace(self, daily_quota: int, origins: Sequence[str], now: float) -> Workspace:
+        ws = Workspace(new_id("ws"), daily_quota, tuple(origins))
+        self._run("INSERT INTO workspaces VALUES (?, ?, ?, ?)",
+                  (ws.id, daily_quota, json.dumps(list(origins)), now))
+        return ws
+
+    def workspace(self, workspace_id: str) -> Workspace | None:
+        row = self._one("SELECT id, daily_quota, allowed_origins FROM workspaces WHERE id = ?",
+                        (workspace_id,))
+        return None if row is None else _workspace(row)
+
+    def workspaces(self) -> list[Workspace]:
+        rows = self._all("SELECT id, daily_quota, allowed_origins FROM workspaces "
+                         "ORDER BY created_at, id")
+        return [_workspace(r) for r in rows]
+
+    def update_workspace(self, workspace_id: str, *, origins: Sequence[str] | None = None,
+                         daily_quota: int | None = None) -> None:
+        if origins is not None:
+            self._run("UPDATE workspaces SET allowed_origins = ? WHERE id = ?",
+                      (json.dumps(list(origins)), workspace_id))
+        if daily_quota is not None:
+            self._run("UPDATE workspaces SET daily_quota = ? WHERE id = ?",
+                      (daily_quota, workspace_id))
+
+    # -- keys ----------------------------------------------------------------------
+
+    def create_key(self, workspace_id: str, scopes: Sequence[str],
+                   now: float) -> tuple[KeyRecord, str]:
+        """A new secret key; the secret is returned once and stored only as a hash."""
+        secret = new_key()
+        key = KeyRecord(new_id("key"), workspace_id, tuple(scopes), now, None)
+        self._run("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+                  (key.id, workspace_id, hash_credential(secret), " ".join(scopes), now))
+        return key, secret
+
+    def keys(self) -> list[KeyRecord]:
+        rows = self._all("SELECT id, workspace_id, scopes, created_at, revoked_at FROM api_keys "
+                         "ORDER BY created_at, id")
+        return [KeyRecord(str(r[0]), str(r[1]), _scopes(str(r[2])), float(r[3]),
+                          None if r[4] is None else float(r[4])) for r in rows]
+
+    def key_by_secret(self, secret: str) -> KeyRecord | None:
+        digest = hash_credential(secret)
+        row = self._one("SELECT id, workspace_id, scopes, created_at, revoked_at, secret_hash "
+                        "FROM api_keys WHERE secret_hash = ?", (digest,))
+        if row is None or not hashes_match(str(row[5]), digest):
+            return None
+        return KeyRecord(str(row[0]), str(row[1]), _scopes(str(row[2])), float(row[3]),
+                         None if row[4] is None else float(row[4]))
+
+    def revoke_key(self, key_id: str, now: float) -> bool:
+        return self._run("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                         (now, key_id)) == 1
+
+    # -- sessions ------------------------------------------------------------------
+
+    def create_session(self, workspace_id: str, key_id: str, end_user_id: str,
+                       scopes: Sequence[str], now: float,
+                       expires_at: float) -> tuple[SessionRecord, str]:
+        token = new_session_token()
+        sess = SessionRecord(new_id("sess"), workspace_id, key_id, end_user_id,
+                             tuple(scopes), expires_at, None)
+        self._run("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                  (sess.id, sess.workspace_id, key_id, hash_credential(token), end_user_id,
+                   " ".join(scopes), now, expires_at))
+        return sess, token
+
+    def session_by_token(self, token: str) -> tuple[SessionRecord, KeyRecord] | None:
+        """The session and the key that minted it (a revoked key ends its sessions)."""
+        digest = hash_credential(token)
+        row = self._one(
+            "SELECT s.id, s.workspace_id, s.key_id, s.end_user_id, s.scopes, s.expires_at, "
+            "s.revoked_at, s.token_hash, k.scopes, k.created_at, k.revoked_at "
+            "FROM sessions s JOIN api_keys k ON k.id = s.key_id WHERE s.token_hash = ?",
+            (digest,))
+        if row is None or not hashes_match(str(row[7]), digest):
+            return None
+        r = row
+        sess = SessionRecord(str(r[0]), str(r[1]), str(r[2]), str(r[3]), _scopes(str(r[4])),
+                             float(r[5]), None if r[6] is None else float(r[6]))
+        key = KeyRecord(str(r[2]), str(r[1]), _scopes(str(r[8])), float(r[9]),
+                        None if r[10] is None else float(r[10]))
+        return sess, key
+
+    def revoke_session(self, workspace_id: str, session_id: str, now: float) -> bool | None:
+        """True if revoked now, False if it already was, None if no such session here."""
+        row = self._one("SELECT revoked_at FROM sessions WHERE id = ? AND workspace_id = ?",
+                        (session_id, workspace_id))
+        if row is None:
+            return None
+        return self._run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                         (now, session_id)) == 1
+
+    def revoke_end_user(self, workspace_id: str, end_user_id: str, now: float) -> int:
+        """Revoke every live session of one end user; how many were live."""
+        return self._run(
+            "UPDATE sessions SET revoked_at = ? WHERE workspace_id = ? AND end_user_id = ? "
+            "AND revoked_at IS NULL AND expires_at > ?", (now, workspace_id, end_user_id, now))
+
+    # -- apps and runs -------------------------------------------------------------
+
+    def create_app_and_run(self, workspace_id: str, end_user_id: str | None, prompt: str,
+                           now: float) -> tuple[AppRecord, RunRecord]:
+        app_id, run_id = new_id("app"), new_id("run")
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO apps (id, workspace_id, end_user_id, prompt, status, "
+                             "created_at) VALUES (?, ?, ?, ?, 'generating', ?)",
+                             (app_id, workspace_id, end_user_id, prompt, now))
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, 'running', ?, NULL)",
+                       (run_id, app_id, workspace_id, end_user_id, now))
+        app = AppRecord(int(cur.lastrowid or 0), app_id, workspace_id, end_user_id, prompt,
+                        "generating", now, None, None)
+        return app, RunRecord(run_id, app_id, workspace_id, end_user_id, "running")
+
+    def app(self, app_id: str) -> AppRecord | None:
+        row = self._one(f"SELECT {_APP_COLUMNS} FROM apps WHERE id = ?", (app_id,))
+        return None if row is None else _app(row)
+
+    def apps(self, workspace_id: str, end_user_id: str | None, *, before_seq: int | None,
+             limit: int) -> list[AppRecord]:
+        """Newest first; only ``end_user_id``'s apps when given (a session's view)."""
+        sql = f"SELECT {_APP_COLUMNS} FROM apps WHERE workspace_id = ?"
+        args: list[object] = [workspace_id]
+        if end_user_id is not None:
+            sql += " AND end_user_id = ?"
+            args.append(end_user_id)
+        if before_seq is not None:
+            sql += " AND seq < ?"
+            args.append(before_seq)
+        rows = self._all(sql + " ORDER BY seq DESC LIMIT ?", [*args, limit])
+        return [_app(r) for r in rows]
+
+    def add_file(self, app_id: str, path: str, content: bytes) -> None:
+        self._run("INSERT OR REPLACE INTO app_files VALUES (?, ?, "
+                  "(SELECT COUNT(*) FROM app_files WHERE app_id = ?), ?)",
+                  (app_id, path, app_id, content))
+
+    def files(self, app_id: str) -> list[tuple[str, int]]:
+        rows = self._all("SELECT path, length(content) FROM app_files WHERE app_id = ? "
+                         "ORDER BY position", (app_id,))
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def file_content(self, app_id: str, path: str) -> bytes | None:
+        row = self._one("SELECT content FROM app_files WHERE app_id = ? AND path = ?",
+                        (app_id, path))
+        return None if row is None else bytes(row[0])
+
+    def deploy(self, app_id: str, url: str, now: float) -> None:
+        self._run("UPDATE apps SET deployed_url = ?, deployed_at = ? WHERE id = ?",
+                  (url, now, app_id))
+
+    def run(self, run_id: str) -> RunRecord | None:
+        row = self._one("SELECT id, app_id, workspace_id, end_user_id, status FROM runs "
+                        "WHERE id = ?", (run_id,))
+        if row is None:
+            return None
+        return RunRecord(str(row[0]), str(row[1]), str(row[2]),
+                         None if row[3] is None else str(row[3]), str(row[4]))
+
+    def add_event(self, run_id: str, seq: int, type_: str, data: str) -> None:
+        self._run("INSERT INTO run_events VALUES (?, ?, ?, ?)", (run_id, seq, type_, data))
+
+    def events_after(self, run_id: str, seq: int) -> list[tuple[int, str, str]]:
+        rows = self._all("SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? "
+                         "ORDER BY seq", (run_id, seq))
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def finish_run(self, run: RunRecord, status: str, now: float) -> None:
+        """End a run and set its app's status (``ready`` or ``failed``) together."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                       ("succeeded" if status == "ready" else "failed", now, run.id))
+            db.execute("UPDATE apps SET status = ? WHERE id = ?", (status, run.app_id))
+
+    def fail_unfinished_runs(self, now: float) -> int:
+        """At start-up: runs a previous process left mid-way can never finish."""
+        with self._tx() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE status = 'running'")]
+            for run_id in ids:
+                seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?",
+                                 (run_id,)).fetchone()[0]
+                db.execute("INSERT INTO run_events VALUES (?, ?, 'error', ?)",
+                           (run_id, seq + 1, json.dumps(
+                               {"code": "run_interrupted",
+                                "message": "The server restarted during this run; "
+                                           "generate the app again."})))
+                db.execute("UPDATE runs SET status = 'failed', finished_at = ? WHERE id = ?",
+                           (now, run_id))
+                db.execute("UPDATE apps SET status = 'failed' WHERE id = "
+                           "(SELECT app_id FROM runs WHERE id = ?)", (run_id,))
+        return len(ids)
+
+    # -- quota and usage -----------------------------------------------------------
+
+    def spend_run(self, workspace_id: str, day: str, quota: int,
+                  end_user_id: str | None) -> tuple[bool, int]:
+        """Take one run from the day's quota, atomically: (granted, used after)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO quota_days VALUES (?, ?, 0)", (workspace_id, day))
+            # The guard is in the UPDATE itself, so no interleaving can spend past quota.
+            granted = db.execute(
+                "UPDATE quota_days SET used = used + 1 "
+                "WHERE workspace_id = ? AND day = ? AND used < ?",
+                (workspace_id, day, quota)).rowcount == 1
+            used = int(db.execute("SELECT used FROM quota_days WHERE workspace_id = ? AND day = ?",
+                                  (workspace_id, day)).fetchone()[0])
+            if granted:
+                _count(db, workspace_id, day, end_user_id, "runs")
+        return granted, used
+
+    def record_call(self, workspace_id: str, day: str, end_user_id: str | None) -> None:
+        with self._tx() as db:
+            _count(db, workspace_id, day, end_user_id, "calls")
+
+    def usage(self, workspace_id: str, day: str) -> tuple[int, list[UsageRow]]:
+        row = self._one("SELECT used FROM quota_days WHERE workspace_id = ? AND day = ?",
+                        (workspace_id, day))
+        rows = self._all("SELECT end_user_id, calls, runs FROM usage_by_end_user "
+                         "WHERE workspace_id = ? AND day = ? AND end_user_id != '' "
+                         "ORDER BY end_user_id", (workspace_id, day))
+        used = 0 if row is None else int(row[0])
+        return used, [UsageRow(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+
+_APP_COLUMNS = ("seq, id, workspace_id, end_user_id, prompt, status, created_at, deployed_url, "
+                "deployed_at")
+
+
+def _count(db: sqlite3.Connection, workspace_id: str, day: str, end_user_id: str | None,
+           column: str) -> None:
+    assert column in ("calls", "runs")
+    db.execute("INSERT OR IGNORE INTO usage_by_end_user VALUES (?, ?, ?, 0, 0)",
+               (workspace_id, day, end_user_id or ""))
+    db.execute(f"UPDATE usage_by_end_user SET {column} = {column} + 1 "
+               "WHERE workspace_id = ? AND day = ? AND end_user_id = ?",
+               (workspace_id, day, end_user_id or ""))
+
+
+def _workspace(row: Any) -> Workspace:
+    return Workspace(str(row[0]), int(row[1]), tuple(json.loads(str(row[2]))))
+
+
+def _app(r: Any) -> AppRecord:
+    return AppRecord(int(r[0]), str(r[1]), str(r[2]),
+                     None if r[3] is None else str(r[3]), str(r[4]), str(r[5]),
+                     float(r[6]), None if r[7] is None else str(r[7]),
+                     None if r[8] is None else float(r[8]))
