@@ -53,9 +53,11 @@ def request_flow(
     attempt = 0
     refreshed = False
     while True:
-        if auth.can_refresh and not auth.fresh():
+        if auth.can_refresh and not refreshed and not auth.fresh():
             # No token yet, or due for renewal: a stream never starts on a
-            # token about to expire.
+            # token about to expire. This counts as the request's one refresh
+            # (API.md): a 401 for the token it brought is final.
+            refreshed = True
             yield Refresh(auth.generation)
         token, generation = auth.token, auth.generation
         request = Request(method, endpoint.base_url + path,

@@ -270,3 +270,165 @@ def test_import_pf_browser_does_not_import_httpx() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_50_concurrent_first_calls_fetch_one_token() -> None:
+    _, handler = accepts("first")
+    calls = 0
+
+    async def refresh_fn() -> dict[str, object]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        return {"token": "first", "expiresIn": 1800}
+
+    client = async_client(handler, None, refresh_fn=refresh_fn)
+    await asyncio.gather(*(client.usage.retrieve() for _ in range(50)))
+    assert calls == 1
+
+
+async def test_50_concurrent_calls_on_an_expired_token_renew_it_once_without_a_401() -> None:
+    seen, handler = accepts("t1", "t2")
+    clock = Clock()
+    tokens = iter([{"token": "t1", "expiresIn": 600}, {"token": "t2", "expiresIn": 600}])
+    calls = 0
+
+    def refresh_fn() -> object:
+        nonlocal calls
+        calls += 1
+        return next(tokens)
+
+    client = async_client(handler, None, refresh_fn=refresh_fn, clock=clock)
+    await client.usage.retrieve()
+    clock.now += 700  # expired
+    await asyncio.gather(*(client.usage.retrieve() for _ in range(50)))
+    assert calls == 2 and seen[1:] == ["t2"] * 50
+
+
+async def test_a_401_for_a_token_already_replaced_retries_with_the_new_one() -> None:
+    """A stale refresh is dropped: the slow request's 401 came for the old
+    token, a newer one arrived meanwhile, so it is used without a new call."""
+    slow_gate = asyncio.Event()
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        token = bearer(request)
+        if token == "fresh":
+            return httpx.Response(200, json=USAGE)
+        if request.url.params.get("date") == "slow":
+            await slow_gate.wait()  # answers 401 only after the fast one refreshed
+        return error(401, "token_expired")
+
+    def refresh_fn() -> str:
+        nonlocal calls
+        calls += 1
+        slow_gate.set()
+        return "fresh"
+
+    client = async_client(handler, "stale", refresh_fn=refresh_fn)  # type: ignore[arg-type]
+    slow = asyncio.ensure_future(client.usage.retrieve("slow"))
+    await asyncio.sleep(0)
+    await client.usage.retrieve("fast")
+    await slow
+    assert calls == 1
+
+
+def test_a_401_right_after_renewing_ahead_of_expiry_is_final() -> None:
+    """At most one refresh per request, whether it came before the send or after a 401."""
+    seen, handler = accepts()
+    clock = Clock()
+    calls = []
+
+    def refresh_fn() -> object:
+        calls.append(1)
+        return {"token": f"t{len(calls)}", "expiresIn": 600}
+
+    client = sync_client(handler, None, refresh_fn=refresh_fn, clock=clock)
+    with pytest.raises(AuthenticationError, match="newly minted"):
+        client.usage.retrieve()
+    assert calls == [1] and seen == ["t1"]
+
+
+def test_refresh_fn_returning_an_expired_token_is_called_once_per_request() -> None:
+    seen, handler = accepts()
+    calls = []
+
+    def refresh_fn() -> object:
+        calls.append(1)
+        return {"token": "dead", "expiresIn": -5}
+
+    with pytest.raises(AuthenticationError):
+        sync_client(handler, None, refresh_fn=refresh_fn).usage.retrieve()
+    assert calls == [1] and seen == ["dead"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_session_endpoint_refusing_is_final_and_the_api_is_not_called(status: int) -> None:
+    api_calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/session":
+            return error(status, "signed_out", "Sign in first.")
+        api_calls.append(request)
+        return httpx.Response(200, json=USAGE)
+
+    client = sync_client(handler, None, session_url="http://app/session")
+    with pytest.raises(RefreshError, match="Sign in first") as info:
+        client.usage.retrieve()
+    assert getattr(info.value.__cause__, "status_code", None) == status
+    assert api_calls == []
+
+
+def test_session_expiry_is_measured_against_the_servers_date_not_our_clock() -> None:
+    """expiresAt - Date gives the lifetime even when the local wall clock is
+    hours off; it is counted on the local monotonic clock from arrival."""
+    seen, handler_api = accepts("s1", "s2")
+    clock = Clock()
+    minted = iter(["s1", "s2"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/session":
+            return httpx.Response(
+                200, json={"token": next(minted), "expiresAt": "2001-01-01T00:10:00Z"},
+                headers={"Date": "Mon, 01 Jan 2001 00:00:00 GMT"})  # 600 s to live
+        return handler_api(request)
+
+    client = sync_client(handler, None, session_url="http://app/session", clock=clock)
+    client.usage.retrieve()
+    clock.now += 500
+    client.usage.retrieve()
+    clock.now += 50  # inside the 60 s margin
+    client.usage.retrieve()
+    assert seen == ["s1", "s1", "s2"]
+
+
+def test_sync_refresh_token_renews_on_demand_even_during_a_cool_down() -> None:
+    seen, handler = accepts("t2")
+    clock = Clock()
+    results: list[object] = [ConnectionError("down"), "t2"]
+
+    def refresh_fn() -> object:
+        result = results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    client = sync_client(handler, None, refresh_fn=refresh_fn, clock=clock)
+    with pytest.raises(RefreshError):
+        client.usage.retrieve()
+    client.refresh_token()  # the user signed in again: no waiting out the cool-down
+    client.usage.retrieve()
+    assert seen == ["t2"]
+
+
+def test_refresh_token_without_a_way_to_refresh_says_what_is_missing() -> None:
+    with pytest.raises(PromptFloeError, match="session_url"):
+        sync_client(accepts()[1], "pf_sess_x").refresh_token()
+
+
+def test_sync_client_refuses_an_async_refresh_fn() -> None:
+    async def refresh_fn() -> str:
+        return "x"
+
+    with pytest.raises(TypeError, match="AsyncPromptFloe"):
+        PromptFloe(refresh_fn=refresh_fn, transport=object())  # type: ignore[arg-type]
