@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-from ._events import to_event
+from ._events import from_fields
 from ._exceptions import APIConnectionError, StreamError
 from ._models import Event, ReadyEvent, RunEvent
 from ._transports.base import AsyncResponse, SyncResponse
@@ -55,16 +55,17 @@ class StreamState:
     def feed(self, chunk: bytes) -> Iterator[Event]:
         """The events ``chunk`` completes, in order; an ``error`` event raises
         :class:`StreamError` after every event before it was handed out."""
-        for sse in self._decoder.feed(chunk):
-            if sse.id != self._prev_id:
-                self._prev_id = sse.id
-                if sse.id.isdigit():
-                    seq = int(sse.id)
+        # Plain (type, data, id, retry) tuples: no ServerSentEvent per event (sse.py).
+        for kind, data, id, _retry in self._decoder.feed_fields(chunk):
+            if id != self._prev_id:
+                self._prev_id = id
+                if id.isdigit():
+                    seq = int(id)
                     if seq <= self.last_seen:
                         continue  # seen before the reconnect: never replay it
                     self.last_seen = seq
             try:
-                event = to_event(sse)
+                event = from_fields(kind, data, id)
             except StreamError as exc:
                 exc.run_id = self.run_id
                 self.finished = True
@@ -144,7 +145,10 @@ class Stream:
                 dropped: APIConnectionError | None = None
                 try:
                     for chunk in response.iter_bytes():
-                        yield from state.feed(chunk)
+                        for event in state.feed(chunk):
+                            if self._closed:  # close() from the loop's body: no more
+                                return
+                            yield event
                 except APIConnectionError as exc:
                     dropped = exc
                 finally:
@@ -212,6 +216,8 @@ class AsyncStream:
                 try:
                     async for chunk in response.aiter_bytes():
                         for event in state.feed(chunk):
+                            if self._closed:  # aclose() from the loop's body: no more
+                                return
                             yield event
                 except APIConnectionError as exc:
                     dropped = exc

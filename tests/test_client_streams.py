@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -177,3 +178,89 @@ async def test_leaving_async_with_closes_the_connection() -> None:
         async for _ in stream:
             break
     assert body.closed
+
+
+def test_a_401_before_the_first_event_refreshes_once_and_retries() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(bearer(request))
+        if bearer(request) != "tok_new":
+            return error(401, "token_revoked", "the session was revoked")
+        return stream_response(sse([RUN, READY]))
+
+    client = sync_client(handler, "tok_old", refresh_fn=lambda: "tok_new")
+    assert [ev.type for ev in client.apps.generate_stream("x")] == ["run", "ready"]
+    assert seen == ["tok_old", "tok_new"]
+
+
+async def test_a_stream_never_starts_on_a_token_about_to_expire() -> None:
+    seen: list[str | None] = []
+    now = [1000.0]
+    tokens = iter([{"token": "t1", "expiresIn": 120}, {"token": "t2", "expiresIn": 120}])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(bearer(request))
+        return stream_response(sse([RUN, READY]))
+
+    client = async_client(handler, None, refresh_fn=lambda: next(tokens),
+                          clock=lambda: now[0])
+    assert len([ev async for ev in client.apps.generate_stream("x")]) == 2
+    now[0] += 65  # 55 s left: inside the margin
+    assert len([ev async for ev in client.apps.generate_stream("x")]) == 2
+    assert seen == ["t1", "t2"]
+
+
+async def test_breaking_out_of_async_for_closes_the_connection_soon_after() -> None:
+    """Without ``async with`` the event loop finalizes the abandoned iterator
+    (asyncio's async-generator hooks); ``async with`` closes it at once."""
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    client = async_client(lambda request: stream_response(body))
+    async for _ in client.apps.generate_stream("x"):
+        break
+    for _ in range(10):  # bounded: a few loop turns for the finalizer task
+        if body.closed:
+            break
+        await asyncio.sleep(0)
+    assert body.closed
+
+
+def test_close_mid_stream_closes_the_connection_and_ends_iteration() -> None:
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    stream = sync_client(lambda request: stream_response(body)).apps.generate_stream("x")
+    it = iter(stream)
+    assert next(it).type == "run"
+    stream.close()
+    assert body.closed
+    assert list(it) == []
+
+
+def test_resume_after_a_drop_sends_last_event_id_and_no_body() -> None:
+    seen, handler = make_resuming_api()
+    list(sync_client(handler).apps.generate_stream("x"))  # type: ignore[arg-type]
+    resume = seen[1]
+    assert resume.method == "GET" and resume.content == b""
+    assert resume.headers["accept"] == "text/event-stream"
+
+
+def test_keep_alive_comments_and_crlf_line_ends_are_handled() -> None:
+    body = sse([RUN, file_event(1), READY]).replace(b"\n", b"\r\n")
+    body = b": keep-alive\r\n\r\n" + body
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # one byte per chunk: events cut at every possible point
+        return stream_response(Dropping([body[i:i + 1] for i in range(len(body))],
+                                        drop=False))
+
+    assert [ev.type for ev in sync_client(handler).apps.generate_stream("x")] == [
+        "run", "file", "ready"]
+
+
+async def test_aclose_mid_stream_closes_the_connection_and_ends_iteration() -> None:
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    stream = async_client(lambda request: stream_response(body)).apps.generate_stream("x")
+    seen = []
+    async for ev in stream:
+        seen.append(ev.type)
+        await stream.aclose()
+    assert seen == ["run"] and body.closed
