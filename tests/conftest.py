@@ -1,0 +1,41 @@
+"""Fixtures shared by the test suites: a real local PromptFloe server.
+
+``live_server`` is one :class:`pf_server.testing.LiveServer` per module (pace
+zero, a generous quota); ``fresh_server`` is a new one per test, for tests
+that count usage or move the clock. Both run uvicorn on an ephemeral
+127.0.0.1 port. ``key_headers`` is the Authorization header of a server's
+secret key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+def _live_server(**kwargs: Any) -> Any:
+    testing = pytest.importorskip("pf_server.testing")  # needs the `server` extra
+    return testing.LiveServer(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[Any]:
+    with _live_server(pace=0.0, quota=100_000) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_server() -> Iterator[Any]:
+    with _live_server(pace=0.0, quota=1000) as server:
+        yield server
+
+
+def bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
+@pytest.fixture
+def key_headers(live_server: Any) -> dict[str, str]:
+    return bearer(live_server.api_key)
