@@ -9,6 +9,7 @@ from mock_api import async_client, error, sync_client
 from pf_browser import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     ConflictError,
     InvalidRequestError,
@@ -18,6 +19,7 @@ from pf_browser import (
     RateLimitError,
     ServerError,
 )
+from pf_browser._core import RetryPolicy
 
 APP = {"id": "app_1", "endUserId": "u1", "prompt": "p", "status": "ready",
        "createdAt": "2026-11-28T19:30:00Z", "previewUrl": None, "deployedUrl": None,
@@ -137,3 +139,87 @@ def test_results_are_typed() -> None:
     page = {"data": [APP], "nextCursor": None}
     app = sync_client(lambda r: httpx.Response(200, json=page)).apps.list().data[0]
     assert app.id == "app_1" and app.created_at.year == 2026
+
+
+def test_a_timeout_raises_api_timeout_error_after_the_retries() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ReadTimeout("slow")
+
+    with pytest.raises(APITimeoutError):
+        sync_client(handler, max_retries=1).apps.list()
+    assert len(calls) == 2
+
+
+def test_timeout_bounds_connect_and_each_read_not_the_whole_stream() -> None:
+    timeouts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"data": [], "nextCursor": None})
+
+    sync_client(handler, timeout=7.5).apps.list()
+    # httpx's read timeout is per read; there is no whole-response timeout.
+    assert timeouts == [{"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}]
+
+
+def test_a_retry_after_longer_than_the_cap_is_not_waited_for() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return error(429, "rate_limited", retry_after=3600)
+
+    with pytest.raises(RateLimitError) as info:
+        sync_client(handler).apps.list()
+    assert len(calls) == 1 and info.value.retry_after == 3600.0
+
+
+def test_rate_limited_without_retry_after_backs_off_exponentially() -> None:
+    answers = iter([error(429, "rate_limited"), error(429, "rate_limited"),
+                    httpx.Response(200, json={"data": [], "nextCursor": None})])
+    client = sync_client(lambda r: next(answers))
+    slept: list[float] = []
+    client._sleep = slept.append
+    client.apps.list()
+    assert len(slept) == 2 and slept[0] < slept[1]
+
+
+def test_backoff_doubles_with_jitter_from_the_injected_random_up_to_the_cap() -> None:
+    low = RetryPolicy(max_retries=10, base=0.5, cap=8.0, rand=lambda: 0.0)
+    high = RetryPolicy(max_retries=10, base=0.5, cap=8.0, rand=lambda: 1.0)
+    assert [low.backoff(n) for n in range(1, 7)] == [0.25, 0.5, 1.0, 2.0, 4.0, 4.0]
+    assert [high.backoff(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+
+
+def test_the_wrong_kind_of_httpx_client_is_refused_at_construction() -> None:
+    from pf_browser import AsyncPromptFloe, PromptFloe
+
+    with pytest.raises(TypeError, match="AsyncClient"):
+        AsyncPromptFloe("pf_sess_x", http_client=httpx.Client())
+    with pytest.raises(TypeError, match=r"httpx\.Client,"):
+        PromptFloe("pf_sess_x", http_client=httpx.AsyncClient())
+
+
+def test_an_error_status_carries_the_request_id() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = error(404, "not_found", "No app app_9.")
+        response.headers["PromptFloe-Request-Id"] = "req_42"
+        return response
+
+    with pytest.raises(NotFoundError) as info:
+        sync_client(handler).apps.get("app_9")
+    assert info.value.request_id == "req_42"
+
+
+def test_ids_are_escaped_in_paths() -> None:
+    paths = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.raw_path)
+        return httpx.Response(200, json=APP)
+
+    sync_client(handler).apps.get("../v1/usage?x=1")
+    assert paths == [b"/v1/apps/..%2Fv1%2Fusage%3Fx%3D1"]

@@ -81,6 +81,8 @@ class HttpxTransport:
     """Sync transport over an ``httpx.Client`` (yours, or one it makes and owns)."""
 
     def __init__(self, client: httpx.Client | None = None) -> None:
+        if client is not None and not isinstance(client, httpx.Client):
+            raise TypeError(f"PromptFloe needs an httpx.Client, not {type(client).__name__}")
         self._owns = client is None
         self._client = client if client is not None else httpx.Client()
 
@@ -103,6 +105,9 @@ class AsyncHttpxTransport:
     """Async transport over an ``httpx.AsyncClient`` (yours, or one it makes and owns)."""
 
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        if client is not None and not isinstance(client, httpx.AsyncClient):
+            raise TypeError("AsyncPromptFloe needs an httpx.AsyncClient, not "
+                            f"{type(client).__name__}")
         self._owns = client is None
         self._client = client if client is not None else httpx.AsyncClient()
 
