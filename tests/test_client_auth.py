@@ -432,3 +432,21 @@ def test_sync_client_refuses_an_async_refresh_fn() -> None:
 
     with pytest.raises(TypeError, match="AsyncPromptFloe"):
         PromptFloe(refresh_fn=refresh_fn, transport=object())  # type: ignore[arg-type]
+
+
+async def test_50_concurrent_401s_with_a_failing_refresh_fn_make_one_call() -> None:
+    _, handler = accepts("fresh")
+    calls = 0
+
+    async def refresh_fn() -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        raise ConnectionError("session endpoint down")
+
+    client = async_client(handler, "stale", refresh_fn=refresh_fn, clock=Clock())
+    results = await asyncio.gather(*(client.usage.retrieve() for _ in range(50)),
+                                   return_exceptions=True)
+    assert calls == 1
+    assert all(isinstance(r, RefreshError) and isinstance(r.__cause__, ConnectionError)
+               for r in results)
