@@ -226,3 +226,6 @@ def test_worker_page_generates_end_to_end(page: Page, demo: Demo) -> None:
     app_id = src.rstrip("/").rsplit("/", 1)[-1]
     app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
     assert files == [f["path"] for f in app["files"]]
+    # The page is cross-origin isolated; its credentialless iframe still shows the app.
+    body = page.frame_locator("[data-testid=preview]").locator("body")
+    expect(body).to_contain_text("bakery", ignore_case=True)
