@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._auth import (
     CALL_REFRESH,
@@ -39,6 +39,9 @@ from ._resources import (
 )
 from ._streaming import AsyncStream, Stream
 from ._transports.base import AsyncResponse, AsyncTransport, SyncResponse, SyncTransport
+
+if TYPE_CHECKING:  # for annotations only: the browser never imports httpx
+    import httpx
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncPromptFloe", "PromptFloe"]
 
@@ -118,7 +121,7 @@ class PromptFloe(_BaseClient):
         timeout: float | None = 60.0,
         max_retries: int = 2,
         transport: SyncTransport | None = None,
-        http_client: Any = None,
+        http_client: httpx.Client | None = None,
         dangerously_allow_browser: bool = False,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -213,7 +216,7 @@ class AsyncPromptFloe(_BaseClient):
         timeout: float | None = 60.0,
         max_retries: int = 2,
         transport: AsyncTransport | None = None,
-        http_client: Any = None,
+        http_client: httpx.AsyncClient | None = None,
         dangerously_allow_browser: bool = False,
         clock: Callable[[], float] | None = None,
     ) -> None:

@@ -110,9 +110,19 @@ class Stream:
         self._response: SyncResponse | None = None
         self._closed = False
 
-    run_id = property(lambda self: self._state.run_id)
-    app_id = property(lambda self: self._state.app_id)
-    last_event_id = property(lambda self: self._state.last_event_id)
+    @property
+    def run_id(self) -> str | None:
+        """The run's id, known once the response (or its ``run`` event) arrived."""
+        return self._state.run_id
+
+    @property
+    def app_id(self) -> str | None:
+        return self._state.app_id
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The id of the last event handed out: where a resume starts from."""
+        return self._state.last_event_id
 
     def __repr__(self) -> str:
         return f"<Stream run_id={self.run_id!r} last_event_id={self.last_event_id!r}>"
@@ -180,9 +190,17 @@ class AsyncStream:
         self._response: AsyncResponse | None = None
         self._closed = False
 
-    run_id = property(lambda self: self._state.run_id)
-    app_id = property(lambda self: self._state.app_id)
-    last_event_id = property(lambda self: self._state.last_event_id)
+    @property
+    def run_id(self) -> str | None:
+        return self._state.run_id
+
+    @property
+    def app_id(self) -> str | None:
+        return self._state.app_id
+
+    @property
+    def last_event_id(self) -> str | None:
+        return self._state.last_event_id
 
     def __repr__(self) -> str:
         return f"<AsyncStream run_id={self.run_id!r} last_event_id={self.last_event_id!r}>"
