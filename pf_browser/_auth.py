@@ -118,6 +118,8 @@ class TokenState:
         except Exception as exc:
             self._failure = _refresh_error(exc)
             self._failed_at = self._clock()
+            if self._failure is exc:  # already says what failed; keep its own cause
+                raise
             raise self._failure from exc
         self.token = token
         self.generation += 1
@@ -185,9 +187,17 @@ def session_request(url: str, timeout: float | None) -> Request:
 
 
 def parse_session_reply(reply: Reply) -> dict[str, Any]:
-    """The session endpoint's JSON; an error status raises its typed exception."""
-    if not 200 <= reply.status_code < 300:
-        raise error_from_reply(reply)
+    """The session endpoint's JSON; an error status raises :class:`RefreshError`
+    caused by the status's typed exception (401/403: signed out, final)."""
+    status = reply.status_code
+    if not 200 <= status < 300:
+        cause = error_from_reply(reply)  # attached: callers read its status_code
+        advice = ("the end user is signed out or may not use PromptFloe: sign them in "
+                  "again, then call refresh_token()" if status in (401, 403)
+                  else "try again in a moment")
+        code = f" ({cause.code})" if cause.code else ""
+        raise RefreshError(
+            f"The app's session endpoint answered {status}{code}: {advice}.") from cause
     try:
         body = json.loads(reply.content)
     except ValueError:

@@ -253,3 +253,5 @@ class AsyncStream:
         if self._response is not None:
             response, self._response = self._response, None
             await response.aclose()
+
+    close = aclose  # as on AsyncPromptFloe: ``await stream.close()`` works too

@@ -373,7 +373,7 @@ def test_session_endpoint_refusing_is_final_and_the_api_is_not_called(status: in
         return httpx.Response(200, json=USAGE)
 
     client = sync_client(handler, None, session_url="http://app/session")
-    with pytest.raises(RefreshError, match="Sign in first") as info:
+    with pytest.raises(RefreshError, match=f"answered {status}.*sign them in") as info:
         client.usage.retrieve()
     assert getattr(info.value.__cause__, "status_code", None) == status
     assert api_calls == []
@@ -450,3 +450,10 @@ async def test_50_concurrent_401s_with_a_failing_refresh_fn_make_one_call() -> N
     assert calls == 1
     assert all(isinstance(r, RefreshError) and isinstance(r.__cause__, ConnectionError)
                for r in results)
+
+
+def test_a_refresh_error_raised_by_the_client_itself_is_not_its_own_cause() -> None:
+    client = sync_client(accepts()[1], None, refresh_fn=lambda: {"no": "token"})
+    with pytest.raises(RefreshError) as info:
+        client.usage.retrieve()
+    assert info.value.__cause__ is not info.value
