@@ -110,14 +110,16 @@ class PyodideHttpTransport:
         return self.streaming
 
     def send(self, request: Request) -> PyodideHttpResponse:
-        from pyodide_http import _core
-
-        py_request = _core.Request(
-            request.method, request.url, body=request.content,
-            headers=dict(request.headers), timeout=request.timeout or 0)
         if self.streaming:
             return self._send_streaming(request)
         _warn_buffered(self._why_buffered())
+        from pyodide_http import _core
+
+        # A synchronous XMLHttpRequest. pyodide-http sets its timeout only in a
+        # worker: the main thread's XHR waits as long as the browser lets it.
+        py_request = _core.Request(
+            request.method, request.url, body=request.content,
+            headers=dict(request.headers), timeout=request.timeout or 0)
         try:
             response = _core.send(py_request, stream=False)
         except JsException as exc:

@@ -219,3 +219,17 @@ def test_an_error_status_is_a_response_with_its_body_when_buffered(py_page: PyPa
                                                                    peer: PeerServer) -> None:
     status, chunks, _ = py_page.run_in_worker(BUFFERED.format(url=f"{peer.origin}/status/401"))
     assert status == 401 and '"code": "status_401"' in chunks[0]
+
+
+def test_a_timeout_raises_APITimeoutError_when_buffered(py_page: PyPage, peer: PeerServer) -> None:
+    outcome = py_page.run_in_worker(IMPORTS + f"""
+warnings.simplefilter("ignore")
+transport = mod.PyodideHttpTransport()
+try:
+    transport.send(Request("GET", "{peer.origin}/hang?phase=headers", timeout=0.5))
+    outcome = "answered"
+except APITimeoutError as exc:
+    outcome = type(exc).__name__
+outcome
+""")
+    assert outcome == "APITimeoutError"
