@@ -202,9 +202,9 @@ def parse_session_reply(reply: Reply) -> dict[str, Any]:
         body = json.loads(reply.content)
     except ValueError:
         body = None
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or not isinstance(body.get("token"), str):
         raise RefreshError(
-            "The session endpoint did not answer with JSON: it must return "
+            "The session endpoint did not answer with a token: it must return JSON "
             '{"token": …, "expiresAt": …, "expiresIn": …}.'
         )
     # expiresAt is wall-clock; if the server said when it answered, measure
