@@ -3,7 +3,7 @@
 A request is a *flow*: a generator that yields actions — :class:`Send` a
 request, :class:`Refresh` the token, :class:`Sleep` — and receives each
 action's result (or has the action's exception thrown into it). The sync and
-async clients each drive flows with a loop of a few lines (``_drive.py``), so
+async clients each drive flows with a loop of a few lines (``_flow.py``: ``drive``, ``adrive``), so
 retries, the 401 → refresh → retry rule and the mapping from statuses to
 exceptions are written once, as in httpx's ``Auth.auth_flow``.
 """
