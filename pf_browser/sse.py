@@ -6,9 +6,22 @@ feed bytes and compare events (h11's way).
 
 It follows WHATWG HTML, "9.2.6 Interpreting an event stream"
 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
-It works on whole buffers rather than characters: each chunk is decoded once,
-cut at its last line end, and split with ``str.split``; only the field loop
-runs per line. That is what makes it fast enough for Pyodide.
+
+This is the stream's hot path, so it works on whole buffers, never on
+characters, and copies text only into the values it returns
+(``benchmarks/bench_sse.py`` measures it; STYLE.md: "No clever code on the hot
+path without its benchmark"):
+
+- each chunk is decoded once; if it holds a CR, CRLF and CR become LF in two
+  ``str.replace`` calls, so the rest only knows LF;
+- lines are found with ``str.find`` from a position, not split into a list;
+- the shape the API sends, ``id: N\\nevent: T\\ndata: D\\n\\n``, is matched whole
+  by :meth:`SSEDecoder._canonical`; every other line goes through
+  :meth:`SSEDecoder._field`, the spec's rules one by one. The two give the same
+  events (``tests/test_sse.py`` checks it with hypothesis);
+- :meth:`SSEDecoder.feed_fields` hands out plain tuples, which cost a tenth of
+  a frozen dataclass; the stream client uses it, :meth:`SSEDecoder.feed` wraps
+  them as :class:`ServerSentEvent`.
 
 Deviation from the spec's dispatch step: the spec's ``EventSource`` sets
 ``lastEventId`` on every event; we expose it as ``ServerSentEvent.id`` too.
@@ -17,7 +30,9 @@ Deviation from the spec's dispatch step: the spec's ``EventSource`` sets
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
+from itertools import repeat
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
@@ -36,6 +51,39 @@ class ServerSentEvent:
     retry: int | None = None
 
 
+#: One dispatched event as ``(event, data, id, retry)``, the fields of
+#: :class:`ServerSentEvent` in order.
+Fields = tuple[str, str, str, int | None]
+
+_new = object.__new__
+_set_event, _set_data, _set_id, _set_retry = (
+    getattr(ServerSentEvent, f.name).__set__ for f in fields(ServerSentEvent))
+
+
+def _sse(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
+    # ``ServerSentEvent(event, data, id, retry)`` in half the time: a frozen
+    # dataclass's __init__ sets each field through object.__setattr__, this
+    # sets the slots directly. tests/test_sse.py checks the two agree.
+    sse = _new(ServerSentEvent)
+    _set_event(sse, event)
+    _set_data(sse, data)
+    _set_id(sse, id)
+    _set_retry(sse, retry)
+    return sse
+
+
+# The head of the shape the API sends (API.md): an id, a type, then one line of
+# data. An id containing NUL (which the spec ignores) and an empty type (which
+# means "message") don't match, so they take the general path.
+_CANONICAL_HEAD = re.compile(r"id: ([^\n\0]*)\nevent: ([^\n]+)\ndata: ")
+# A whole canonical event, from a line start, for SSEDecoder._canonical_run.
+_CANONICAL_EVENT = re.compile(r"^id: ([^\n\0]*)\nevent: ([^\n]+)\ndata: ([^\n]*)\n\n", re.MULTILINE)
+# Below this many characters an event is cheaper to find with _canonical_run
+# than with _canonical (the regex steps through data at ~1 ns a character,
+# str.find at a tenth of that; a Python step costs ~0.1 us).
+_SMALL_EVENT = 256
+
+
 class SSEDecoder:
     """Incremental event-stream decoder: ``feed(bytes) -> list[ServerSentEvent]``.
 
@@ -45,7 +93,7 @@ class SSEDecoder:
     the stream ends is dropped, as the spec says: callers just stop feeding.
     """
 
-    __slots__ = ("_data", "_decode", "_event", "_pending", "_skip_lf", "_started",
+    __slots__ = ("_data", "_decode", "_event", "_pending", "_skip_lf", "_small", "_started",
                  "last_event_id", "retry")
 
     def __init__(self, last_event_id: str = "") -> None:
@@ -54,77 +102,187 @@ class SSEDecoder:
         # "Streams must be decoded using the UTF-8 decode algorithm": invalid
         # bytes become U+FFFD; a sequence split across chunks waits for its end.
         self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
-        self._pending = ""       # the start of a line whose end has not arrived
+        # Pieces of a line whose end has not arrived; a list, so that a long
+        # line fed in many small chunks is joined once, not copied each time.
+        self._pending: list[str] = []
         self._skip_lf = False    # the last chunk ended in CR: a leading LF is its pair
         self._started = False    # a BOM is stripped only at the very start
+        # The spec's event type and data buffers; data as a list of lines.
         self._event = ""
         self._data: list[str] = []
+        # The last canonical events were small: try _canonical_run on the next chunk.
+        self._small = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The events ``chunk`` completes, in order."""
+        return [_sse(event, data, id, retry)
+                for event, data, id, retry in self.feed_fields(chunk)]
+
+    def feed_fields(self, chunk: bytes) -> list[Fields]:
+        """Like :meth:`feed`, with each event as an ``(event, data, id, retry)`` tuple."""
+        text = self._text(chunk)
+        out: list[Fields] = []
+        pos = 0
+        if self._pending:
+            end = text.find("\n")
+            if end < 0:
+                if text:
+                    self._pending.append(text)
+                return out
+            self._pending.append(text[:end])
+            line = "".join(self._pending)
+            self._pending = []
+            self._field(line)  # not blank: a pending piece is never empty
+            pos = end + 1
+        if self._data or self._event:
+            pos = self._general(text, pos, out)  # finish the event a past chunk began
+        # Here the event buffers are empty: the canonical shape may start.
+        if self._small and pos >= 0:
+            pos = self._canonical_run(text, pos, out)
+        while pos >= 0:
+            pos = self._general(text, self._canonical(text, pos, out), out)
+        return out
+
+    def _text(self, chunk: bytes) -> str:
+        """``chunk`` decoded, with every line end made LF."""
         text = self._decode(chunk)
         if not text:
-            return []
+            return text
         if not self._started:
             self._started = True
             # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
             if text[0] == "\ufeff":
                 text = text[1:]
-        if self._skip_lf:
+        if self._skip_lf and text:
             self._skip_lf = False
-            if text[:1] == "\n":
+            if text[0] == "\n":
                 text = text[1:]
-        # Lines end in CRLF, LF or CR. Cut the buffer after its last line end;
-        # what follows it waits for the next chunk.
-        end = max(text.rfind("\n"), text.rfind("\r"))
-        if end < 0:
-            self._pending += text
-            return []
-        head = self._pending + text[: end + 1]
-        self._pending = text[end + 1 :]
-        if "\r" in head:
-            # A CR at the very end may be the first half of a CRLF split across chunks.
-            self._skip_lf = not self._pending and head[-1] == "\r"
-            head = head.replace("\r\n", "\n").replace("\r", "\n")
-        lines = head.split("\n")
-        lines.pop()  # the empty string after the final line end
-        return self._lines(lines)
+        if "\r" in text:
+            # Lines end in CRLF, LF or CR. A CR at the very end may be the
+            # first half of a CRLF split across chunks: it ends the line now,
+            # and the LF that may open the next chunk is dropped.
+            self._skip_lf = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
 
-    def _lines(self, lines: list[str]) -> list[ServerSentEvent]:
-        events: list[ServerSentEvent] = []
-        data = self._data
-        for line in lines:
-            if not line:
-                # "If the line is empty (a blank line): Dispatch the event."
-                if data:
-                    events.append(ServerSentEvent(self._event or "message", "\n".join(data),
-                                                  self.last_event_id, self.retry))
-                    data = self._data = []
-                # An event with an empty data buffer is not dispatched, but
-                # its type buffer is reset all the same.
-                self._event = ""
-                continue
-            # Fast path for the common field; same result as the general path.
-            if line.startswith("data: "):
-                data.append(line[6:])
-                continue
-            name, colon, value = line.partition(":")
-            if not name and colon:
-                continue  # "If the line starts with a U+003A COLON character": a comment.
-            if value[:1] == " ":
-                value = value[1:]  # "If value starts with a U+0020 SPACE character, remove it."
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                self._event = value
-            elif name == "id":
-                # "If the field value does not contain U+0000 NULL, then set the
-                # last event ID buffer to the field value." An empty id resets it.
-                if "\0" not in value:
-                    self.last_event_id = value
-            elif name == "retry":
-                # "If the field value consists of only ASCII digits" — int()
-                # alone would also take "+1", " 1", "1_0" and other digits.
-                if value.isascii() and value.isdigit():
-                    self.retry = int(value)
-            # Any other field name is ignored.
-        return events
+    def _canonical(self, text: str, pos: int, out: list[Fields]) -> int:
+        """Dispatch events of exactly the shape ``id: N\\nevent: T\\ndata: D\\n\\n``
+        from ``pos`` while they last; return where the first other one starts.
+
+        Called only when the event buffers are empty. Then these four lines do
+        what :meth:`_field` and :meth:`_dispatch` would do with them: N (after
+        its one stripped space) becomes the last event ID, T the type, the one
+        data line the data, and the blank line dispatches and leaves the
+        buffers empty. A ``:`` inside a value changes nothing: a field name
+        ends at the first colon.
+        """
+        match = _CANONICAL_HEAD.match
+        find = text.find
+        last_id = self.last_event_id
+        retry = self.retry
+        begin, count = pos, len(out)
+        tail = None
+        while (m := match(text, pos)) is not None:
+            data = m.end()
+            # Data is the bulk of an event: str.find scans it at memchr speed,
+            # where the regex would step through it a character at a time.
+            end = find("\n", data)
+            if end < 0:
+                tail = m  # the chunk ends inside the data line
+                break
+            if text[end + 1 : end + 2] != "\n":
+                break  # a second data line or another field, or the rest is yet to come
+            last_id, event = m.groups()
+            out.append((event, text[data:end], last_id, retry))
+            pos = end + 2
+        count = len(out) - count
+        if count:
+            self._small = pos - begin < _SMALL_EVENT * count
+        self.last_event_id = last_id
+        if tail is not None:
+            # As it mostly does with big events. The id and type lines are
+            # whole: take them as _field would, and let the data line wait.
+            self.last_event_id, self._event = tail.groups()
+            self._pending.append(text[tail.end() - 6 :])
+            return len(text)
+        return pos
+
+    def _canonical_run(self, text: str, pos: int, out: list[Fields]) -> int:
+        """:meth:`_canonical` for every event from ``pos`` to the last blank
+        line of ``text`` at once, if all of them have the canonical shape;
+        return where the run ends (``pos`` if they don't).
+
+        Small events spend most of their time in Python steps, not in scanning
+        characters; one ``findall`` takes those steps in C for every event in
+        the chunk. Big ones are faster through :meth:`_canonical`, which scans
+        data with ``str.find``: ``_small`` says which the stream sends.
+        """
+        end = text.rfind("\n\n") + 2
+        if end <= pos:
+            return pos
+        found = _CANONICAL_EVENT.findall(text, pos, end)
+        # Each match is four whole lines holding four LFs, and starts at a line
+        # start (^). So if the matches hold every LF from pos to end, they
+        # cover all of it: the run is canonical events and nothing else.
+        if not found or text.count("\n", pos, end) != 4 * len(found):
+            self._small = False  # not the shape for a run: don't try again soon
+            return pos
+        ids, events, datas = zip(*found, strict=True)
+        out.extend(zip(events, datas, ids, repeat(self.retry)))
+        self.last_event_id = ids[-1]
+        self._small = end - pos < _SMALL_EVENT * len(found)
+        return end
+
+    def _general(self, text: str, pos: int, out: list[Fields]) -> int:
+        """Take lines from ``pos`` one at a time through the next blank line;
+        return where the line after it starts, or -1 if ``text`` ends first
+        (its unfinished last line then waits in ``_pending``)."""
+        find = text.find
+        while True:
+            end = find("\n", pos)
+            if end < 0:
+                if pos < len(text):
+                    self._pending.append(text[pos:])
+                return -1
+            if end == pos:
+                self._dispatch(out)
+                return pos + 1
+            self._field(text[pos:end])
+            pos = end + 1
+
+    def _dispatch(self, out: list[Fields]) -> None:
+        # "If the line is empty (a blank line): Dispatch the event." An event
+        # with an empty data buffer is not dispatched, but its type buffer is
+        # reset all the same.
+        if self._data:
+            out.append((self._event or "message", "\n".join(self._data),
+                        self.last_event_id, self.retry))
+            self._data = []
+        self._event = ""
+
+    def _field(self, line: str) -> None:
+        """One non-blank line, by the spec's "process the field" rules."""
+        if line.startswith("data: "):
+            # What the rules below make of it, without copying a long line twice.
+            self._data.append(line[6:])
+            return
+        name, colon, value = line.partition(":")
+        if not name and colon:
+            return  # "If the line starts with a U+003A COLON character": a comment.
+        if value[:1] == " ":
+            value = value[1:]  # "If value starts with a U+0020 SPACE character, remove it."
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            # "If the field value does not contain U+0000 NULL, then set the
+            # last event ID buffer to the field value." An empty id resets it.
+            if "\0" not in value:
+                self.last_event_id = value
+        elif name == "retry":
+            # "If the field value consists of only ASCII digits" — int()
+            # alone would also take "+1", " 1", "1_0" and other digits.
+            if value.isascii() and value.isdigit():
+                self.retry = int(value)
+        # Any other field name is ignored.
