@@ -264,3 +264,19 @@ async def test_aclose_mid_stream_closes_the_connection_and_ends_iteration() -> N
         seen.append(ev.type)
         await stream.aclose()
     assert seen == ["run"] and body.closed
+
+
+def test_a_drop_before_any_event_resumes_by_the_run_id_header_from_the_start() -> None:
+    seen: list[httpx.Request] = []
+    events = [RUN, file_event(1), READY]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v1/apps/generate":
+            return stream_response(Dropping([]))  # headers, then the connection drops
+        return stream_response(sse(events))
+
+    got = [ev.type for ev in sync_client(handler).apps.generate_stream("x")]
+    assert got == ["run", "file", "ready"]
+    assert seen[1].url.path == "/v1/runs/run_1/events"
+    assert "last-event-id" not in seen[1].headers
