@@ -24,8 +24,9 @@ a test in ``tests/browser/test_transports_pyodide_http.py``):
 2. Its helper reports a failed ``reader.read()`` with an undefined
    ``encoder`` (a ReferenceError), so Python is never woken: our prelude
    defines it, and a dropped connection becomes ``APIConnectionError``.
-3. Closing a response only forgot the reader, leaving the fetch running; our
-   prelude cancels the reader, so the server sees the disconnect. And its
+3. Closing a response (or giving up on one at a timeout) only forgot the
+   reader, leaving the fetch running; our prelude gives each fetch an
+   ``AbortController`` and aborts it then, so the server sees the disconnect. And its
    ``_ReadStream.readinto`` writes nothing into the raw-memory ``memoryview``
    that ``RawIOBase.read()`` hands it under Pyodide's CPython 3.14 (``read()``
    returns uninitialised bytes), so we read with ``read1`` only, whose buffer
@@ -38,6 +39,7 @@ all lazily: load this module under Pyodide only.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import warnings
 from collections.abc import Iterator, Mapping
@@ -58,14 +60,21 @@ _CHUNK = 1 << 16  # below the BufferedReader's size, so read1 reads into its own
 # Runs before pyodide-http's own helper code, in the same worker scope.
 _PRELUDE = """
 const encoder = new TextEncoder();
+const controllers = {};
 self.addEventListener("message", function (event) {
-  if (event.data.hello) {
-    const flag = new Int32Array(event.data.hello);
+  const data = event.data;
+  if (data.hello) {
+    const flag = new Int32Array(data.hello);
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
     event.stopImmediatePropagation();
-  } else if (event.data.close && connections[event.data.close]) {
-    connections[event.data.close].reader.cancel().catch(() => {});
+  } else if (data.abandon) {
+    if (controllers[data.abandon]) controllers[data.abandon].abort();
+    delete controllers[data.abandon];
+    event.stopImmediatePropagation();
+  } else if (data.buffer) {
+    controllers[data.requestId] = new AbortController();
+    data.fetchParams.signal = controllers[data.requestId].signal;
   }
 });
 """
@@ -87,6 +96,7 @@ class PyodideHttpTransport:
     def __init__(self) -> None:
         self._helper: Any = None
         self._started: Any = None
+        self._request_ids = itertools.count(1)
         if _in_worker() and bool(getattr(js, "crossOriginIsolated", False)):
             self._helper, self._started = _start_helper()
 
@@ -139,19 +149,24 @@ class PyodideHttpTransport:
         params: dict[str, Any] = {"method": request.method, "headers": dict(request.headers)}
         if request.content is not None:
             params["body"] = to_js(request.content)
+        request_id = next(self._request_ids)
         self._helper.postMessage(to_js(
             {"buffer": shared, "url": js.URL.new(request.url, js.location).href,
-             "fetchParams": params}, dict_converter=js.Object.fromEntries))
+             "fetchParams": params, "requestId": request_id},
+            dict_converter=js.Object.fromEntries))
+        abandon = _Abandon(self._helper, request_id)
         timeout_ms = int(request.timeout * 1000) if request.timeout else None
         if js.Atomics.wait(ints, 0, 0, timeout_ms) == "timed-out":
+            abandon()
             raise APITimeoutError()
         if ints[0] != _streaming.SUCCESS_HEADER:
+            abandon()
             raise APIConnectionError(_UNREACHABLE)
         head = json.loads(js.TextDecoder.new().decode(data.slice(0, ints[1])))
         raw = _streaming._ReadStream(ints, data, request.timeout or 0, self._helper,
                                      head["connectionID"])
         return PyodideHttpResponse(
-            head["status"], dict(head["headers"]), worker=self._helper,
+            head["status"], dict(head["headers"]), abandon=abandon,
             stream=io.BufferedReader(raw, buffer_size=_SHARED_BYTES))
 
     def _why_buffered(self) -> str:
@@ -174,12 +189,13 @@ class PyodideHttpResponse:
     """A ``SyncResponse``: either a pyodide-http stream or an already-read body."""
 
     def __init__(self, status_code: int, headers: Mapping[str, str], *,
-                 body: bytes | None = None, stream: Any = None, worker: Any = None) -> None:
+                 body: bytes | None = None, stream: Any = None,
+                 abandon: _Abandon | None = None) -> None:
         self._status_code = int(status_code)
         self._headers = {k.lower(): v for k, v in headers.items()}
         self._body = body
         self._stream = stream
-        self._worker = worker
+        self._abandon = abandon
 
     @property
     def status_code(self) -> int:
@@ -224,12 +240,22 @@ class PyodideHttpResponse:
         return b"".join(self.iter_bytes())
 
     def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            # The prelude cancels the helper's reader: the fetch is aborted.
-            connection = stream.raw.connection_id
-            self._worker.postMessage(to_js({"close": connection},
-                                           dict_converter=js.Object.fromEntries))
+        self._stream = None
+        abandon, self._abandon = self._abandon, None
+        if abandon is not None:
+            abandon()
+
+
+class _Abandon:
+    """Tell the helper to abort one request's fetch (a no-op once it has ended)."""
+
+    def __init__(self, helper: Any, request_id: int) -> None:
+        self._helper = helper
+        self._request_id = request_id
+
+    def __call__(self) -> None:
+        self._helper.postMessage(to_js({"abandon": self._request_id},
+                                       dict_converter=js.Object.fromEntries))
 
 
 def _start_helper() -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from _local_servers import PeerServer
 from conftest import PyPage
 
@@ -164,19 +165,26 @@ except APIConnectionError as exc:
     assert outcome[0] == "APIConnectionError" and outcome[1] <= 1
 
 
-def test_a_timeout_raises_APITimeoutError_when_streaming(isolated_py_page: PyPage,
-                                                         peer: PeerServer) -> None:
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_a_timeout_raises_APITimeoutError_and_aborts_when_streaming(
+        isolated_py_page: PyPage, peer: PeerServer, phase: str) -> None:
+    tag = _tag()
     outcome = isolated_py_page.run_in_worker(IMPORTS + f"""
 transport = mod.PyodideHttpTransport()
 await transport.ready()
+chunks = []
 try:
-    transport.send(Request("GET", "{peer.origin}/hang?phase=headers", timeout=0.5))
-    outcome = "answered"
+    response = transport.send(Request("GET",
+        "{peer.origin}/hang?phase={phase}&tag={tag}", timeout=0.5))
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+    outcome = "no timeout"
 except APITimeoutError as exc:
     outcome = type(exc).__name__
-outcome
+[outcome, len(chunks)]
 """)
-    assert outcome == "APITimeoutError"
+    assert outcome == ["APITimeoutError", 1 if phase == "body" else 0]
+    assert peer.disconnected(tag).wait(DISCONNECT_WAIT)
 
 
 # The buffered fallback, and why ----------------------------------------------------------
