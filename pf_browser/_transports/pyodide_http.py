@@ -10,30 +10,32 @@ isolated) the only synchronous request is a synchronous XMLHttpRequest, which
 returns the whole body at once: the transport then *buffers*, and warns once.
 Events of a generation still all arrive, but only when the run has ended.
 
-Three things about pyodide-http 0.2.2 that this module works around (each has
-a test in ``tests/browser/test_transports_pyodide_http.py``):
+What we found in pyodide-http 0.2.2, and work around (each has a test in
+``tests/browser/test_transports_pyodide_http.py``):
 
 1. **Why its streaming hung.** It creates its helper worker when imported and
    then blocks the creating thread in ``Atomics.wait``. A worker created by a
    thread does not start until that thread returns to its event loop, so a
    request sent before that never reaches the helper: the wait runs to its
-   timeout (forever, without one). We create our own helper from the same code
-   with a one-line handshake, and stream only once the helper has said it is
-   running; until then a request is buffered (with a warning saying to
+   timeout (forever, without one). We start our own helper from the same code
+   with a handshake, and stream only once the helper has said it is running;
+   until then a request is buffered (with a warning saying to
    ``await transport.ready()`` once after creating the client).
 2. Its helper reports a failed ``reader.read()`` with an undefined
    ``encoder`` (a ReferenceError), so Python is never woken: our prelude
    defines it, and a dropped connection becomes ``APIConnectionError``.
-3. Closing a response (or giving up on one at a timeout) only forgot the
-   reader, leaving the fetch running; our prelude gives each fetch an
-   ``AbortController`` and aborts it then, so the server sees the disconnect. And its
-   ``_ReadStream.readinto`` writes nothing into the raw-memory ``memoryview``
-   that ``RawIOBase.read()`` hands it under Pyodide's CPython 3.14 (``read()``
-   returns uninitialised bytes), so we read with ``read1`` only, whose buffer
-   it fills correctly.
+3. Closing a response, or giving up on one at a timeout, only forgot the
+   reader and left the fetch running: our prelude gives each fetch an
+   ``AbortController`` and aborts it then, so the server sees the disconnect.
+4. ``_ReadStream.readinto`` writes nothing into the raw-memory ``memoryview``
+   that ``RawIOBase.read()`` hands it under Pyodide's CPython 3.14, so
+   ``read()`` returns uninitialised bytes: we read with ``read1`` only, whose
+   buffer it fills correctly.
+5. Its streaming ``send`` logs the fetch options, ``Authorization`` included,
+   to the console: we post the request to the helper ourselves.
 
-Imports only the standard library, ``js``, ``pyodide`` and ``pyodide_http``,
-all lazily: load this module under Pyodide only.
+Imports only the standard library, ``js``, ``pyodide`` and (lazily)
+``pyodide_http``: load this module under Pyodide only.
 """
 
 from __future__ import annotations
