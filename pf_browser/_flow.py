@@ -59,7 +59,10 @@ def request_flow(
             # (API.md): a 401 for the token it brought is final.
             refreshed = True
             yield Refresh(auth.generation)
-        token, generation = auth.token, auth.generation
+        # Generation first: a refresh in another thread sets the token, then
+        # bumps the generation, so this pair never labels an old token as new.
+        generation = auth.generation
+        token = auth.token
         request = Request(method, endpoint.base_url + path,
                           _headers(token, content is not None, stream, headers),
                           content, endpoint.timeout)
