@@ -269,12 +269,19 @@ def read_dev_env(path: Path) -> dict[str, str]:
     return values
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(host: str, api_port: int, app_port: int, db: str) -> None:
     build()
     api_url = f"http://{host}:{api_port}"
     app_url = f"http://{host}:{app_port}"
     dev_env = ROOT / ".promptfloe" / "dev.env"
     procs: list[subprocess.Popen[bytes]] = []
+    # SIGTERM (a supervisor, `kill`) stops both servers the same way as Ctrl-C.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)  # even where a shell ignored it
     try:
         api = subprocess.Popen([sys.executable, "-m", "pf_server", "serve", "--host", host,
                                 "--port", str(api_port), "--db", db,
@@ -300,7 +307,7 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.terminate()  # uvicorn shuts down gracefully on SIGTERM
         for proc in reversed(procs):
             try:
                 proc.wait(timeout=10)

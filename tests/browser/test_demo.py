@@ -25,7 +25,8 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from pf_demo import DemoUser, create_app  # noqa: E402
 
-BOOT_TIMEOUT_MS = 90_000  # Pyodide's first boot on a busy 2-core machine
+# Generous bounds for a busy 2-core machine; the tests wait for states, never for time.
+BOOT_TIMEOUT_MS = 90_000  # Pyodide's first boot
 RUN_TIMEOUT_MS = 60_000
 BUILDER = DemoUser("ada", "Ada (builder)", ("build", "read", "deploy"))
 READER = DemoUser("rey", "Rey (read-only)", ("read",))
@@ -102,7 +103,7 @@ def demo(site_dir: Path) -> Iterator[Demo]:
 @pytest.fixture(scope="module")
 def paced_demo(site_dir: Path) -> Iterator[Demo]:
     """A server that takes its time between files, so a run can be cancelled mid-way."""
-    with demo_servers(site_dir, pace=0.5) as servers:
+    with demo_servers(site_dir, pace=1.0) as servers:
         yield servers
 
 
@@ -118,7 +119,7 @@ def open_demo(page: Page, origin: str, path: str = "/", user: DemoUser | None = 
         # The demo sign-in form, as a person uses it.
         page.select_option("select[name=user]", user.id)
         page.get_by_test_id("signin").click()
-        expect(page.get_by_test_id("user")).to_contain_text(user.name)
+        expect(page.get_by_test_id("user")).to_contain_text(user.name, timeout=RUN_TIMEOUT_MS)
     expect(page.get_by_test_id("status")).to_have_attribute(
         "data-state", "ready", timeout=BOOT_TIMEOUT_MS)
     return page
@@ -130,8 +131,8 @@ def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
     runs = int(status.get_attribute("data-runs") or 0)
     page.get_by_test_id("prompt").fill(prompt)
     page.get_by_test_id("generate").click()
-    expect(status).to_have_attribute("data-runs", str(runs + 1))
-    expect(status).to_have_attribute("data-state", until)
+    expect(status).to_have_attribute("data-runs", str(runs + 1), timeout=RUN_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-state", until, timeout=RUN_TIMEOUT_MS)
 
 
 def listed_files(page: Page) -> list[str]:
@@ -150,13 +151,13 @@ def test_page_boots_asking_local_origins_only(page: Page, demo: Demo) -> None:
     for asset in ("/vendor/pyscript/core.js", "/vendor/pyodide/pyodide.asm.wasm",
                   "/vendor/pyodide/python_stdlib.zip", "/wheels/pf_browser-"):
         assert any(urlsplit(u).netloc == origin and asset in u for u in seen), asset
-    expect(page.get_by_test_id("status")).to_contain_text("Sign in")
+    expect(page.get_by_test_id("status")).to_contain_text("Sign in", timeout=RUN_TIMEOUT_MS)
 
 
 def test_signed_out_generate_says_sign_in(page: Page, demo: Demo) -> None:
     open_demo(page, demo.origin)
     generate(page, until="error")
-    expect(page.get_by_test_id("status")).to_contain_text("signed out")
+    expect(page.get_by_test_id("status")).to_contain_text("signed out", timeout=RUN_TIMEOUT_MS)
     assert listed_files(page) == []
 
 
@@ -174,7 +175,7 @@ def test_prompt_lists_every_file_in_order_then_previews_the_app(
     assert src == app["previewUrl"]
     # The generated app itself, rendered in the iframe from the API origin.
     body = page.frame_locator("[data-testid=preview]").locator("body")
-    expect(body).to_contain_text("bakery", ignore_case=True)
+    expect(body).to_contain_text("bakery", ignore_case=True, timeout=RUN_TIMEOUT_MS)
 
 
 def test_revoked_session_is_replaced_by_exactly_one_refresh(
@@ -187,15 +188,15 @@ def test_revoked_session_is_replaced_by_exactly_one_refresh(
     assert revoked.status_code < 300, revoked.text
     generate(page, "A to-do list for a climbing club")
     assert demo.mints(BUILDER) == before + 2  # exactly one refresh after the revoke
-    expect(page.get_by_test_id("preview")).to_be_visible()
+    expect(page.get_by_test_id("preview")).to_be_visible(timeout=RUN_TIMEOUT_MS)
 
 
 def test_read_only_user_gets_a_clear_error_for_generate(page: Page, demo: Demo) -> None:
     open_demo(page, demo.origin, user=READER)
     generate(page, until="error")
     status = page.get_by_test_id("status")
-    expect(status).to_contain_text("not build them")
-    expect(status).to_contain_text("“build” permission")
+    expect(status).to_contain_text("not build them", timeout=RUN_TIMEOUT_MS)
+    expect(status).to_contain_text("“build” permission", timeout=RUN_TIMEOUT_MS)
     assert listed_files(page) == []
 
 
@@ -204,14 +205,15 @@ def test_cancel_mid_stream_aborts_the_fetch_and_the_server_sees_it(
     open_demo(page, paced_demo.origin, user=BUILDER)
     page.get_by_test_id("prompt").fill(PROMPT)
     page.get_by_test_id("generate").click()
-    expect(page.locator("[data-testid=files] li")).to_have_count(1)
+    expect(page.locator("[data-testid=files] li")).to_have_count(1, timeout=RUN_TIMEOUT_MS)
     run_id = page.get_by_test_id("status").get_attribute("data-run-id")
     assert run_id
     page.get_by_test_id("cancel").click()
-    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "cancelled")
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "cancelled",
+                                                            timeout=RUN_TIMEOUT_MS)
     assert paced_demo.api.wait_for_disconnect(run_id), "the server never saw the disconnect"
-    expect(page.get_by_test_id("preview")).to_be_hidden()
-    expect(page.get_by_test_id("generate")).to_be_enabled()
+    expect(page.get_by_test_id("preview")).to_be_hidden(timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_test_id("generate")).to_be_enabled(timeout=RUN_TIMEOUT_MS)
 
 
 # -- the worker page (sync client) ------------------------------------------------
@@ -228,4 +230,4 @@ def test_worker_page_generates_end_to_end(page: Page, demo: Demo) -> None:
     assert files == [f["path"] for f in app["files"]]
     # The page is cross-origin isolated; its credentialless iframe still shows the app.
     body = page.frame_locator("[data-testid=preview]").locator("body")
-    expect(body).to_contain_text("bakery", ignore_case=True)
+    expect(body).to_contain_text("bakery", ignore_case=True, timeout=RUN_TIMEOUT_MS)
