@@ -136,7 +136,7 @@ def pf_browser_wheel(wheels: Path) -> str:
     sources = [ROOT / "pyproject.toml", *(ROOT / "pf_browser").rglob("*.py"),
                ROOT / "pf_browser" / "py.typed"]
     want = fingerprint(p for p in sources if p.is_file())
-    stamp = wheels / ".pf_browser.sha256"
+    stamp = ROOT / "build" / "pf_browser-wheel.sha256"  # not in site/: nothing to serve
     existing = sorted(wheels.glob("pf_browser-*.whl"))
     if len(existing) == 1 and stamp_is(stamp, want):
         return existing[0].name
