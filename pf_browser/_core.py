@@ -11,9 +11,11 @@ exceptions are written once, as in httpx's ``Auth.auth_flow``.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from ._exceptions import (
@@ -198,15 +200,29 @@ def _request_id(reply: _HasStatus) -> str | None:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    # RFC 9110 10.2.3: delay-seconds or an HTTP-date; we read the seconds form.
+    # RFC 9110 10.2.3: delay-seconds, or an HTTP-date, which we measure against
+    # the response's own Date (skew-safe, and no clock needed here).
     value = headers.get("retry-after")
     if value is None:
         return None
+    seconds: float | None
     try:
         seconds = float(value)
     except ValueError:
+        seconds = _http_date_delta(value, headers.get("date"))  # a past date: no wait
+        seconds = None if seconds is None else max(seconds, 0.0)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return None
-    return seconds if seconds >= 0 else None
+    return seconds
+
+
+def _http_date_delta(later: str, now: str | None) -> float | None:
+    if now is None:
+        return None
+    try:
+        return (parsedate_to_datetime(later) - parsedate_to_datetime(now)).total_seconds()
+    except (TypeError, ValueError):
+        return None
 
 
 def _quota_fields(body: Any, err: dict[str, Any]) -> tuple[int | None, int | None, str | None]:

@@ -223,3 +223,25 @@ def test_ids_are_escaped_in_paths() -> None:
 
     sync_client(handler).apps.get("../v1/usage?x=1")
     assert paths == [b"/v1/apps/..%2Fv1%2Fusage%3Fx%3D1"]
+
+
+@pytest.mark.parametrize(("retry_after", "date", "expected"), [
+    ("2", None, 2.0),
+    ("Sat, 28 Nov 2026 19:30:05 GMT", "Sat, 28 Nov 2026 19:30:00 GMT", 5.0),
+    ("Sat, 28 Nov 2026 19:29:00 GMT", "Sat, 28 Nov 2026 19:30:00 GMT", 0.0),
+    ("Sat, 28 Nov 2026 19:30:05 GMT", None, None),  # no Date to measure against
+    ("soon", None, None),
+    ("nan", None, None),
+    ("-3", None, None),
+])
+def test_retry_after_in_seconds_or_as_an_http_date(
+        retry_after: str, date: str | None, expected: float | None) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = error(429, "rate_limited", retry_after=retry_after)
+        if date is not None:
+            response.headers["Date"] = date
+        return response
+
+    with pytest.raises(RateLimitError) as info:
+        sync_client(handler, max_retries=0).apps.list()
+    assert info.value.retry_after == expected
