@@ -1,7 +1,8 @@
 """Reading request bodies and query values strictly, with the contract's errors.
 
 Wrong types are refused, not coerced: ``"ttlMinutes": "30"`` is a 400, and so
-is ``true`` where a number belongs (``bool`` is an ``int`` in Python).
+is ``true`` where a number belongs (``bool`` is an ``int`` in Python). A field
+left out takes its default; a field sent as ``null`` is a wrong type.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ def _too_large(limit: int) -> ApiError:
 
 def string_field(body: dict[str, Any], name: str, *, max_len: int,
                  required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         if required:
             raise bad_request(f"'{name}' is required.")
         return None
+    value = body[name]
     if not isinstance(value, str):
         raise bad_request(f"'{name}' must be a string.")
     if not value.strip():
@@ -58,18 +59,23 @@ def string_field(body: dict[str, Any], name: str, *, max_len: int,
 
 
 def string_list_field(body: dict[str, Any], name: str) -> list[str] | None:
-    value = body.get(name)
-    if value is None:
+    """A non-empty list of strings, or None when left out."""
+    if name not in body:
         return None
+    value = body[name]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise bad_request(f"'{name}' must be a list of strings.")
+    if not value:
+        raise bad_request(f"'{name}' must not be empty; leave it out for the default.")
     return value
 
 
 def optional_int(body: dict[str, Any], name: str, *, low: int, high: int) -> int | None:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return None
+    value = body[name]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema: 30.0 is the integer 30
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad_request(f"'{name}' must be an integer from {low} to {high}.")
     if not low <= value <= high:

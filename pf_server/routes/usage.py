@@ -21,7 +21,9 @@ from ..services import services
 async def get_usage(request: Request) -> Response:
     principal = authorize(request, key_only=True)
     svc = services(request)
-    day = request.query_params.get("date") or day_of(svc.clock.now())
+    day = request.query_params.get("date")
+    if day is None:
+        day = day_of(svc.clock.now())
     try:
         valid = len(day) == 10 and date.fromisoformat(day).isoformat() == day
     except ValueError:

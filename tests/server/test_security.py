@@ -32,15 +32,12 @@ def session_with(server: Any, key: str, **body: Any) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("ttl", [0, 61, "30", -5, None])
+@pytest.mark.parametrize("ttl", [0, 61, "30", -5, None, 30.5])
 def test_ttl_minutes_outside_1_to_60_or_not_an_integer_is_refused(live_server: Any,
                                                                  ttl: Any) -> None:
     body = {"endUserId": "u", "ttlMinutes": ttl}
     answer = call(live_server, "POST", "/v1/sessions", live_server.api_key, json=body)
-    if ttl is None:  # null is "not given": the default of 60 minutes
-        assert answer.status_code == 201 and answer.json()["expiresIn"] == 3600
-    else:
-        assert_error(answer, 400, "invalid_request")
+    assert_error(answer, 400, "invalid_request")
 
 
 def test_a_session_cannot_mint_a_session(live_server: Any) -> None:
