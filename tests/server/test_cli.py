@@ -1,0 +1,99 @@
+"""``promptfloe-server``: first start, dev.env, origins on every start, and the keys commands."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pf_server.cli import main
+from pf_server.store import Store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def read_env(path: Path) -> dict[str, str]:
+    pairs = (ln.split("=", 1) for ln in path.read_text().splitlines() if "=" in ln)
+    return {k: v for k, v in pairs}
+
+
+def start(tmp_path: Path, port: int, *args: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pf_server", "--port", str(port), "--db", "data/pf.db", *args],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(200):  # bounded: up to ~20 s on a busy machine
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"the server did not start: {proc.communicate()[0]}")
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    out, _ = proc.communicate(timeout=20)
+    return out
+
+
+def test_first_start_prints_a_key_once_writes_dev_env_and_later_starts_update_origins(
+        tmp_path: Path) -> None:
+    port = free_port()
+    first = start(tmp_path, port, "--allow-origin", "http://127.0.0.1:9000")
+    env_file = tmp_path / ".promptfloe" / "dev.env"
+    env = read_env(env_file)
+    key = env["PROMPTFLOE_API_KEY"]
+    assert key.startswith("pf_test_")
+    assert env["PROMPTFLOE_BASE_URL"] == f"http://127.0.0.1:{port}"
+    assert env_file.stat().st_mode & 0o077 == 0  # the owner's only
+    preflight = {"Origin": "http://127.0.0.1:9000", "Access-Control-Request-Method": "POST"}
+    assert httpx.options(f"http://127.0.0.1:{port}/v1/sessions",
+                         headers=preflight).status_code == 204
+    assert httpx.get(f"http://127.0.0.1:{port}/v1/usage",
+                     headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    first_out = stop(first)
+    assert first_out.count(key) == 1  # printed once, at first start
+    # A later start keeps the workspace and key and takes the new origin instead.
+    second = start(tmp_path, port, "--allow-origin", "http://127.0.0.1:9001")
+    assert httpx.get(f"http://127.0.0.1:{port}/v1/usage",
+                     headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert httpx.options(f"http://127.0.0.1:{port}/v1/sessions", headers={
+        **preflight, "Origin": "http://127.0.0.1:9001"}).status_code == 204
+    assert httpx.options(f"http://127.0.0.1:{port}/v1/sessions",
+                         headers=preflight).status_code == 403
+    second_out = stop(second)
+    assert key not in second_out and "PROMPTFLOE_API_KEY" not in second_out
+    assert read_env(env_file)["PROMPTFLOE_API_KEY"] == key
+
+
+def test_keys_create_list_and_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "pf.db")
+    assert main(["keys", "create", "--db", db, "--scopes", "read,build", "--quota", "5",
+                 "--origin", "http://a.test"]) == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    assert secret.startswith("pf_test_")
+    store = Store(db)
+    key = store.key_by_secret(secret)
+    assert key is not None and key.scopes == ("read", "build")
+    ws = store.workspace(key.workspace_id)
+    assert ws is not None and ws.daily_quota == 5 and ws.allowed_origins == ("http://a.test",)
+    store.close()
+    assert main(["keys", "list", "--db", db]) == 0
+    listing = capsys.readouterr().out
+    assert key.id in listing and "read,build" in listing and secret not in listing
+    assert main(["keys", "revoke", "--db", db, key.id]) == 0
+    assert main(["keys", "revoke", "--db", db, key.id]) == 1  # already revoked
+    assert main(["keys", "create", "--db", db, "--scopes", "admin"]) == 2
+    capsys.readouterr()
