@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_a_run_cut_by_a_restart_ends_with_an_error_event_and_a_failed_app(
     store = Store(db)
     ws = store.create_workspace(10, [], 0.0)
     app, run = store.create_app_and_run(ws.id, None, "a bakery", 0.0)
-    store.add_event(run.id, 1, "run", '{"runId": "%s", "appId": "%s"}' % (run.id, app.id))
+    store.add_event(run.id, 1, "run", json.dumps({"runId": run.id, "appId": app.id}))
     store.close()  # the process died mid-run
     reopened = Store(db)
     assert reopened.fail_unfinished_runs(1.0) == 1
