@@ -3,14 +3,25 @@
 Two workloads of about 20 MB each, cut into random chunk sizes (seeded):
 ``file`` events carrying ~1.4 KB of content, and small ~60-byte events.
 
-- ours:      pf_browser.sse.SSEDecoder + pf_browser._events.to_event (JSON into typed events)
+- ours:      pf_browser's StreamState.feed, what a generation stream runs on each
+             chunk: the SSEDecoder, the replay check, JSON into typed events
 - httpx-sse: its own SSELineDecoder and SSEDecoder, fed text decoded the way httpx
              decodes it, plus json.loads on each event's data
 - floor:     json.loads alone on the same payloads
 
 Goals (issue 2): ours >= 1.2x httpx-sse and >= 0.7x the floor, on both workloads.
 
-    python benchmarks/bench_sse.py [--mb 20] [--rounds 3]
+Below each workload, for reading the figures (not goals):
+
+- public API:     SSEDecoder.feed (ServerSentEvent objects) + to_event
+- loads+objects:  json.loads and the event's dataclass constructor, nothing else:
+                  what any decoder that hands out typed events pays at least
+- scan+from_wire: the same through ours' JSON call and event builder
+
+Each round runs every contender once, in turn, so that noise on a shared
+machine hits them alike; a contender's figure is its best round.
+
+    python benchmarks/bench_sse.py [--mb 20] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -25,7 +36,9 @@ from collections.abc import Callable
 from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
 from httpx_sse._decoders import SSELineDecoder
 
-from pf_browser._events import to_event
+from pf_browser._events import _json, to_event
+from pf_browser._models import FileEvent, RunEvent
+from pf_browser._streaming import StreamState
 from pf_browser.sse import SSEDecoder
 
 
@@ -65,6 +78,15 @@ def chunked(raw: bytes, rng: random.Random) -> list[bytes]:
 
 
 def ours(chunks: list[bytes]) -> int:
+    state = StreamState()
+    n = 0
+    for chunk in chunks:
+        for _event in state.feed(chunk):
+            n += 1
+    return n
+
+
+def public_api(chunks: list[bytes]) -> int:
     decoder = SSEDecoder()
     n = 0
     for chunk in chunks:
@@ -98,20 +120,53 @@ def floor(payloads: list[str]) -> int:
     return len(payloads)
 
 
-def best_rate(fn: Callable[[], int], rounds: int) -> float:
-    best = float("inf")
-    count = 0
+def loads_objects(payloads: list[str]) -> int:
+    loads = json.loads
+    for p in payloads:
+        d = loads(p)
+        if "path" in d:
+            FileEvent(d["path"], d["size"], d["content"])
+        else:
+            RunEvent(d["runId"], d["appId"])
+    return len(payloads)
+
+
+def scan_from_wire(payloads: list[str]) -> int:
+    for p in payloads:
+        d = _json(p)
+        if "path" in d:
+            FileEvent.from_wire(d)
+        else:
+            RunEvent.from_wire(d)
+    return len(payloads)
+
+
+def best_rates(contenders: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    best = dict.fromkeys(contenders, float("inf"))
+    counts = {}
     for _ in range(rounds):
-        t = time.perf_counter()
-        count = fn()
-        best = min(best, time.perf_counter() - t)
-    return count / best
+        for name, fn in contenders.items():
+            t = time.perf_counter()
+            counts[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return {name: counts[name] / best[name] for name in contenders}
+
+
+def check_events(chunks: list[bytes], payloads: list[str]) -> None:
+    """Ours hands out the events the payloads say, each once, in order."""
+    state = StreamState()
+    got = [ev for chunk in chunks for ev in state.feed(chunk)]
+    for ev, p in zip(got, payloads, strict=True):
+        d = json.loads(p)
+        want = (FileEvent(d["path"], d["size"], d["content"]) if "path" in d
+                else RunEvent(d["runId"], d["appId"]))
+        assert ev == want, (ev, want)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     rng = random.Random(1234)
     target = int(args.mb * 1_000_000)
@@ -121,15 +176,23 @@ def main() -> None:
                        ("small events ~60 B", small_workload)):
         raw, payloads = make(target, rng)
         chunks = chunked(raw, rng)
-        assert ours(chunks) == httpx_sse(chunks) == len(payloads)
-        # Alternate the contenders within each round so machine noise hits all alike.
-        r_ours = best_rate(lambda c=chunks: ours(c), args.rounds)
-        r_httpx = best_rate(lambda c=chunks: httpx_sse(c), args.rounds)
-        r_floor = best_rate(lambda p=payloads: floor(p), args.rounds)
-        print(f"{name:<22}{r_ours:>12,.0f}{r_httpx:>12,.0f}{r_floor:>12,.0f}"
-              f"{r_ours / r_httpx:>15.2f}x{r_ours / r_floor:>11.2f}x")
+        check_events(chunks, payloads)
+        assert public_api(chunks) == httpx_sse(chunks) == len(payloads)
+        r = best_rates({
+            "ours": lambda c=chunks: ours(c),
+            "httpx-sse": lambda c=chunks: httpx_sse(c),
+            "floor": lambda p=payloads: floor(p),
+            "public API": lambda c=chunks: public_api(c),
+            "loads+objects": lambda p=payloads: loads_objects(p),
+            "scan+from_wire": lambda p=payloads: scan_from_wire(p),
+        }, args.rounds)
+        print(f"{name:<22}{r['ours']:>12,.0f}{r['httpx-sse']:>12,.0f}{r['floor']:>12,.0f}"
+              f"{r['ours'] / r['httpx-sse']:>15.2f}x{r['ours'] / r['floor']:>11.2f}x")
         print(f"{'':<22}({len(raw) / 1e6:.1f} MB, {len(payloads):,} events, "
               f"{len(chunks):,} chunks)")
+        for extra in ("public API", "loads+objects", "scan+from_wire"):
+            print(f"{'  ' + extra:<22}{r[extra]:>12,.0f}{'':>24}"
+                  f"{r[extra] / r['httpx-sse']:>15.2f}x{r[extra] / r['floor']:>11.2f}x")
 
 
 if __name__ == "__main__":

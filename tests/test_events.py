@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import FrozenInstanceError, astuple
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pf_browser import FileEvent, ReadyEvent, RunEvent, StreamError, UnknownEvent
-from pf_browser._events import to_event
+from pf_browser._events import _json, from_fields, to_event
 from pf_browser.sse import ServerSentEvent
 
 
@@ -47,3 +52,69 @@ def test_malformed_known_event_raises_a_clear_stream_error() -> None:
         to_event(sse("file", "{oops"))
     with pytest.raises(StreamError, match="without the fields"):
         to_event(sse("ready", '{"appId": "a"}'))
+
+
+# -- the fast builders give what the plain ones give -----------------------------
+
+
+def test_from_wire_builds_what_the_constructor_builds() -> None:
+    # from_wire sets the slots directly (see _models.py); a field added to a
+    # class without it fails here.
+    cases = [
+        (RunEvent.from_wire({"runId": "r", "appId": "a"}), RunEvent("r", "a")),
+        (FileEvent.from_wire({"path": "p", "size": 2, "content": "hi"}), FileEvent("p", 2, "hi")),
+        (ReadyEvent.from_wire({"appId": "a", "previewUrl": "u"}), ReadyEvent("a", "u")),
+    ]
+    for built, made in cases:
+        assert built == made and hash(built) == hash(made) and repr(built) == repr(made)
+        assert astuple(built) == astuple(made)
+        with pytest.raises(FrozenInstanceError):
+            built.type = "x"  # type: ignore[misc]
+
+
+_json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=8,
+)
+
+
+@given(value=_json_value, before=st.sampled_from(["", " ", "\t", "\ufeff", "x"]),
+       after=st.sampled_from(["", " ", "\n", "}", "1", " x"]))
+def test_json_decoding_matches_json_loads(value: object, before: str, after: str) -> None:
+    text = before + json.dumps(value) + after
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _json(text)
+    else:
+        assert _json(text) == expected
+
+
+@given(text=st.text(alphabet=st.sampled_from('{}[]",:0123456789.eE+- tfnrulasN\\')))
+def test_json_decoding_matches_json_loads_on_any_text(text: str) -> None:
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _json(text)
+    else:
+        assert _json(text) == expected
+
+
+def test_whitespace_around_json_data_is_accepted_like_json_loads() -> None:
+    assert to_event(sse("run", ' {"runId": "r", "appId": "a"} ')) == RunEvent("r", "a")
+    with pytest.raises(StreamError, match="not JSON"):
+        to_event(sse("run", '{"runId": "r", "appId": "a"} x'))
+    with pytest.raises(StreamError, match="not JSON"):
+        to_event(sse("file", '\ufeff{"path": "a", "size": 0, "content": ""}'))
+    with pytest.raises(StreamError, match="not JSON"):
+        to_event(sse("error", "{oops"))
+
+
+def test_from_fields_is_to_event_without_the_object() -> None:
+    data = '{"path": "a.js", "size": 1, "content": "x"}'
+    expected = FileEvent("a.js", 1, "x")
+    assert from_fields("file", data, "4") == to_event(sse("file", data)) == expected
+    assert from_fields("later", "raw", "") == UnknownEvent("later", "raw")
