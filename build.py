@@ -357,14 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--api-port", type=int, default=8787)
     p_serve.add_argument("--app-port", type=int, default=8000)
     p_serve.add_argument("--db", default=str(ROOT / ".promptfloe" / "promptfloe.db"))
-    p_test = sub.add_parser("test", help="ruff, mypy and pytest; extra args go to pytest")
-    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    sub.add_parser("test", help="ruff, mypy and pytest; extra arguments go to pytest")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "serve":
         serve(args.host, args.api_port, args.app_port, args.db)
         return 0
     if args.command == "test":
-        return test(args.pytest_args)
+        return test(extra)
     build()
     return 0
 
