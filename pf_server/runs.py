@@ -105,17 +105,22 @@ class Runs:
 
     # -- watching a run ------------------------------------------------------------
 
-    async def follow(self, run_id: str, after: int) -> AsyncIterator[tuple[int, str, str] | None]:
-        """Each event after ``after``, then live ones, until the run's last;
-        ``None`` when nothing happened for ``keepalive`` seconds."""
+    async def follow(self, run_id: str, after: int
+                     ) -> AsyncIterator[list[tuple[int, str, str]] | None]:
+        """The events after ``after``, then live ones, until the run's last, in
+        batches of what is there now (one write each); ``None`` when nothing
+        happened for ``keepalive`` seconds."""
         while True:
             live = self._live.get(run_id)
             waiter = None if live is None else live.changed  # taken before reading: no gap
-            for seq, type_, data in self.store.events_after(run_id, after):
-                yield seq, type_, data
-                after = seq
+            batch = self.store.events_after(run_id, after)
+            for i, (seq, type_, _) in enumerate(batch):
                 if type_ in TERMINAL:
+                    yield batch[:i + 1]
                     return
+                after = seq
+            if batch:
+                yield batch
             if live is None or live.done:
                 return  # finished (its events were all read above) or never ran here
             assert waiter is not None

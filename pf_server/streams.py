@@ -1,8 +1,10 @@
 """The event-stream response: a run's events as ``text/event-stream``.
 
 Each event goes out as ``id:``, ``event:`` and one ``data:`` line of JSON (WHATWG
-HTML 9.2, "Server-sent events"), flushed on its own; ``: keep-alive``
-comments fill idle time. The response watches ``receive`` for
+HTML 9.2, "Server-sent events"), flushed as soon as it is logged; events
+already logged when the stream catches up (a replay, or a generator faster
+than the socket) go out in one write. ``: keep-alive`` comments fill idle
+time. The response watches ``receive`` for
 ``http.disconnect``: when the client leaves, it stops sending and records it
 (the run itself goes on, see :mod:`runs`).
 """
@@ -33,7 +35,7 @@ async def _until_disconnect(receive: Receive) -> None:
 
 class EventStreamResponse:
     def __init__(self, runs: Runs, run_id: str,
-                 events: AsyncIterator[tuple[int, str, str] | None],
+                 events: AsyncIterator[list[tuple[int, str, str]] | None],
                  headers: Mapping[str, str]) -> None:
         self.runs = runs
         self.run_id = run_id
@@ -64,7 +66,7 @@ class EventStreamResponse:
                     item = upcoming.result()
                 except StopAsyncIteration:
                     break
-                chunk = KEEP_ALIVE if item is None else format_event(*item)
+                chunk = KEEP_ALIVE if item is None else b"".join(format_event(*e) for e in item)
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except OSError:  # uvicorn's ClientDisconnected
