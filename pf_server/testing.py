@@ -87,22 +87,9 @@ class LiveServer:
             self._thread.join(timeout=0.02)
         if not self._server.started:
             raise RuntimeError("the PromptFloe LiveServer did not start")
-        self._loop = self._get_loop()
+        # uvicorn serves the app on the loop its listening socket belongs to.
+        self._loop = self._server.servers[0].get_loop()
         return self
-
-    def _get_loop(self) -> asyncio.AbstractEventLoop:
-        done = threading.Event()
-        found: list[asyncio.AbstractEventLoop] = []
-
-        async def grab() -> None:
-            found.append(asyncio.get_running_loop())
-            done.set()
-
-        # uvicorn runs the app on the loop that serves; its servers know it.
-        loop = self._server.servers[0].get_loop()
-        asyncio.run_coroutine_threadsafe(grab(), loop)
-        done.wait(5)
-        return found[0]
 
     def __exit__(self, *exc: object) -> None:
         if self._loop is not None and self._thread.is_alive():
