@@ -14,13 +14,18 @@ from starlette.requests import Request
 
 from .errors import ApiError, bad_request
 
-__all__ = ["optional_int", "read_json", "string_field", "string_list_field"]
+__all__ = ["is_digits", "optional_int", "read_json", "string_field", "string_list_field"]
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes "²", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object; 413 past ``limit`` bytes, 400 if it is not one."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_digits(declared) and int(declared) > limit:
         raise _too_large(limit)
     body = bytearray()
     async for chunk in request.stream():
@@ -35,6 +40,12 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         raise bad_request("The body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise bad_request("The body must be a JSON object.")
+    try:  # JSON may escape lone surrogates ("\ud800"), which are not text (RFC 8259, 8.2)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("The body holds a lone surrogate escape; send valid Unicode.") from None
+    except RecursionError:
+        raise bad_request("The body is nested too deeply.") from None
     return value
 
 

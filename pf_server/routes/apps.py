@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..auth import Principal, authorize
-from ..bodies import read_json
+from ..bodies import is_digits, read_json
 from ..clock import rfc3339
 from ..errors import ApiError, bad_request, not_found
 from ..quota import spend_run
@@ -69,7 +69,7 @@ def _limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not is_digits(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise bad_request(f"'limit' must be an integer from 1 to {MAX_LIMIT}.")
     return int(raw)
 
@@ -78,7 +78,7 @@ def _cursor(request: Request) -> int | None:
     raw = request.query_params.get("cursor")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_digits(raw) or len(raw) > 18:
         raise bad_request("'cursor' must be a nextCursor from an earlier page.")
     return int(raw)
 

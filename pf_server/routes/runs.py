@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..auth import authorize
+from ..bodies import is_digits
 from ..errors import ApiError, bad_request, not_found
 from ..services import services
 from ..streams import EventStreamResponse
@@ -21,7 +22,7 @@ def _last_event_id(request: Request) -> int:
     raw = request.headers.get("last-event-id", "").strip()
     if not raw:
         return 0
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_digits(raw) or len(raw) > 18:
         raise bad_request("Last-Event-ID must be the id of an event of this run (an integer).")
     return int(raw)
 

@@ -42,6 +42,8 @@ BAD_SESSION_BODIES = [
     pytest.param(b'{"endUserId": "u", "ttlMinutes": true}', id="ttl-a-bool"),
     pytest.param(b'{"endUserId": "u", "ttlMinutes": 1e400}', id="ttl-infinite"),
     pytest.param(b"\xff\xfe{", id="not-utf8"),
+    pytest.param(b'{"endUserId": "\\ud800"}', id="lone-surrogate"),
+    pytest.param(b'{"endUserId": "u", "\\udfff": 1}', id="lone-surrogate-in-a-key"),
     pytest.param(b"[" * 100_00 + b"]" * 100_00, id="deeply-nested"),
 ]
 
@@ -57,9 +59,11 @@ def test_a_bad_session_body_is_400_invalid_request(live_server: Any, body: bytes
     pytest.param({}, id="missing"), pytest.param({"prompt": ""}, id="empty"),
     pytest.param({"prompt": " \n "}, id="blank"), pytest.param({"prompt": 5}, id="a-number"),
     pytest.param({"prompt": None}, id="null"), pytest.param({"prompt": ["a"]}, id="a-list"),
+    pytest.param(b'{"prompt": "a \\udfff bakery"}', id="lone-surrogate"),
 ])
 def test_a_bad_prompt_is_400_and_spends_no_quota(fresh_server: Any, body: Any) -> None:
-    answer = call(fresh_server, "POST", "/v1/apps/generate", fresh_server.api_key, json=body)
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    answer = call(fresh_server, "POST", "/v1/apps/generate", fresh_server.api_key, content=raw)
     assert_error(answer, 400, "invalid_request")
     usage = call(fresh_server, "GET", "/v1/usage", fresh_server.api_key).json()
     assert usage["used"] == 0
@@ -121,8 +125,8 @@ def test_a_bad_or_missing_authorization_is_401_with_a_bearer_challenge(
         assert 'error="invalid_token"' in answer.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "limit=-1",
-                                   "cursor=abc", "cursor=" + "9" * 30])
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "limit=-1", "limit=%C2%B2",
+                                   "cursor=abc", "cursor=" + "9" * 30, "cursor=%C2%B2"])
 def test_bad_list_parameters_are_400(live_server: Any, query: str) -> None:
     answer = call(live_server, "GET", f"/v1/apps?{query}", live_server.api_key)
     assert_error(answer, 400, "invalid_request")
@@ -135,8 +139,8 @@ def test_a_bad_usage_date_is_400(live_server: Any, day: str) -> None:
     assert_error(answer, 400, "invalid_request")
 
 
-@pytest.mark.parametrize("last_id", ["abc", "-1", "1.5", "9" * 40])
-def test_a_bad_last_event_id_is_400(live_server: Any, last_id: str) -> None:
+@pytest.mark.parametrize("last_id", [b"abc", b"-1", b"1.5", b"9" * 40, "²".encode("latin-1")])
+def test_a_bad_last_event_id_is_400(live_server: Any, last_id: bytes) -> None:
     token = session(live_server)["token"]
     with httpx.stream("POST", live_server.base_url + "/v1/apps/generate",
                       json={"prompt": "a bakery"}, headers=bearer(token)) as answer:
