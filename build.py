@@ -336,16 +336,21 @@ def ensure_chromium() -> None:
 
 
 def test(pytest_args: list[str]) -> int:
-    """What CI runs: lint, types, then every test (the browser ones included)."""
+    """What CI runs: lint, types, then every test (the browser ones included).
+
+    All three run even if one fails, so one run reports every problem.
+    """
     ensure_chromium()
     build()
-    for cmd in (["ruff", "check", "."], ["mypy"]):
+    failed = []
+    env = {**os.environ, "PF_SITE": str(SITE)}  # the browser tests use this site
+    for cmd in (["ruff", "check", "."], ["mypy"], ["pytest", *pytest_args]):
         log(" ".join(cmd))
-        if subprocess.run([sys.executable, "-m", *cmd], cwd=ROOT).returncode != 0:
-            return 1
-    env = {**os.environ, "PF_SITE": str(SITE)}
-    return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT,
-                          env=env).returncode
+        if subprocess.run([sys.executable, "-m", *cmd], cwd=ROOT, env=env).returncode != 0:
+            failed.append(cmd[0])
+    if failed:
+        log(f"FAILED: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
