@@ -7,21 +7,24 @@ feed bytes and compare events (h11's way).
 It follows WHATWG HTML, "9.2.6 Interpreting an event stream"
 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 
-This is the stream's hot path, so it works on whole buffers, never on
-characters, and copies text only into the values it returns
+This is the stream's hot path, so it works on whole buffers, not characters
 (``benchmarks/bench_sse.py`` measures it; STYLE.md: "No clever code on the hot
 path without its benchmark"):
 
 - each chunk is decoded once; if it holds a CR, CRLF and CR become LF in two
   ``str.replace`` calls, so the rest only knows LF;
-- lines are found with ``str.find`` from a position, not split into a list;
-- the shape the API sends, ``id: N\\nevent: T\\ndata: D\\n\\n``, is matched whole
-  by :meth:`SSEDecoder._canonical`; every other line goes through
-  :meth:`SSEDecoder._field`, the spec's rules one by one. The two give the same
-  events (``tests/test_sse.py`` checks it with hypothesis);
-- :meth:`SSEDecoder.feed_fields` hands out plain tuples, which cost a tenth of
-  a frozen dataclass; the stream client uses it, :meth:`SSEDecoder.feed` wraps
-  them as :class:`ServerSentEvent`.
+- lines are found with ``str.find`` from a position (memchr speed), never split
+  into a list, and a line is copied only into the value it holds;
+- the shape the API sends, ``id: N\\nevent: T\\ndata: D\\n\\n``, is matched a
+  whole event at a time (:meth:`SSEDecoder._canonical`), or, when the events
+  are small, a whole chunk of them in one ``findall``
+  (:meth:`SSEDecoder._canonical_run`); every other line goes through
+  :meth:`SSEDecoder._field`, the spec's rules one by one. The paths give the
+  same events: ``tests/test_sse.py`` checks them against a decoder with the
+  fast paths turned off, with hypothesis;
+- :meth:`SSEDecoder.feed_fields` hands out plain tuples, much cheaper to make
+  than frozen dataclasses; the stream client uses it, and :meth:`SSEDecoder.feed`
+  wraps them as :class:`ServerSentEvent`.
 
 Deviation from the spec's dispatch step: the spec's ``EventSource`` sets
 ``lastEventId`` on every event; we expose it as ``ServerSentEvent.id`` too.
@@ -61,9 +64,10 @@ _set_event, _set_data, _set_id, _set_retry = (
 
 
 def _sse(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
-    # ``ServerSentEvent(event, data, id, retry)`` in half the time: a frozen
-    # dataclass's __init__ sets each field through object.__setattr__, this
-    # sets the slots directly. tests/test_sse.py checks the two agree.
+    # ``ServerSentEvent(event, data, id, retry)`` in about half the time
+    # (CPython 3.11): a frozen dataclass's __init__ sets each field through
+    # object.__setattr__, this sets the slots directly (see _models.py).
+    # tests/test_sse.py checks the two agree.
     sse = _new(ServerSentEvent)
     _set_event(sse, event)
     _set_data(sse, data)
