@@ -3,8 +3,8 @@
 ``live_server`` is one :class:`pf_server.testing.LiveServer` per module (pace
 zero, a generous quota); ``fresh_server`` is a new one per test, for tests
 that count usage or move the clock. Both run uvicorn on an ephemeral
-127.0.0.1 port. ``key_headers`` is the Authorization header of a server's
-secret key.
+127.0.0.1 port; ``server.api_key`` is a secret key with every scope. See
+``pf_server.testing`` for the levers (clock, keys, origins, dropped streams).
 """
 
 from __future__ import annotations
@@ -31,11 +31,3 @@ def fresh_server() -> Iterator[Any]:
     with _live_server(pace=0.0, quota=1000) as server:
         yield server
 
-
-def bearer(credential: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {credential}"}
-
-
-@pytest.fixture
-def key_headers(live_server: Any) -> dict[str, str]:
-    return bearer(live_server.api_key)
