@@ -12,7 +12,10 @@
 The first start on an empty database creates a workspace and a secret key
 with every scope, prints the key once and writes ``.promptfloe/dev.env``
 (``PROMPTFLOE_API_KEY``, ``PROMPTFLOE_BASE_URL``) for the demo. Later starts
-keep the workspace; ``--allow-origin`` replaces its browser origins each time.
+keep the workspace, rewrite only the base URL in dev.env, and with
+``--allow-origin`` replace the workspace's browser origins. Only hashes of keys
+are stored, so a lost dev.env cannot be rebuilt: a start that finds none makes
+a new key for the workspace, prints it once and writes it there.
 """
 
 from __future__ import annotations
