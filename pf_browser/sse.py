@@ -238,10 +238,13 @@ class SSEDecoder:
         return end
 
     def _general(self, text: str, pos: int, out: list[Fields]) -> int:
-        """Take lines from ``pos`` one at a time through the next blank line;
-        return where the line after it starts, or -1 if ``text`` ends first
-        (its unfinished last line then waits in ``_pending``)."""
+        """Take lines from ``pos`` one at a time, by the spec's rules, until a
+        blank line is followed by what may be a canonical event; return where
+        that starts, or -1 if ``text`` ends first (its unfinished last line
+        then waits in ``_pending``)."""
         find = text.find
+        startswith = text.startswith
+        data = self._data  # the same list as long as no event is dispatched
         while True:
             end = find("\n", pos)
             if end < 0:
@@ -250,8 +253,15 @@ class SSEDecoder:
                 return -1
             if end == pos:
                 self._dispatch(out)
-                return pos + 1
-            self._field(text[pos:end])
+                pos += 1
+                if startswith("id: ", pos):
+                    return pos  # the buffers are empty: _canonical may take it
+                data = self._data
+                continue
+            if startswith("data: ", pos):
+                data.append(text[pos + 6 : end])  # what _field does, without a copy of the line
+            else:
+                self._field(text[pos:end])
             pos = end + 1
 
     def _dispatch(self, out: list[Fields]) -> None:
