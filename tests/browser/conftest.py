@@ -75,9 +75,17 @@ CHROMIUM_ARGS = [
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
+
+    def in_browser_suite(item: pytest.Item) -> bool:
+        return here in Path(str(item.fspath)).parents
+
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if in_browser_suite(item):
             item.add_marker(pytest.mark.browser)
+    # Browser tests last: sync_playwright keeps an event loop running in the
+    # main thread for the whole session, and pytest-asyncio cannot run a test
+    # after that ("Runner.run() cannot be called from a running event loop").
+    items.sort(key=in_browser_suite)
 
 
 def is_local(url: str) -> bool:
