@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import mimetypes
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -113,7 +114,13 @@ def create_app(
         request.state.user = by_id.get(user_id) if user_id else None
         return await call_next(request)
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await client.aclose()  # the connections to the API
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/config.json", config),
             Route("/signin", signin, methods=["POST"]),
