@@ -240,6 +240,12 @@ def copy_pages() -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
         copied += 1
+    # A page removed from static/ leaves the site too.
+    generated = {"vendor", "wheels", "pyscript.json"}
+    for path in SITE.rglob("*"):
+        rel = path.relative_to(SITE)
+        if rel.parts[0] not in generated and path.is_file() and not (STATIC / rel).is_file():
+            path.unlink()
     return copied
 
 
