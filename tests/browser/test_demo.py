@@ -230,3 +230,21 @@ def test_worker_page_generates_end_to_end(page: Page, demo: Demo) -> None:
     # The page is cross-origin isolated; its credentialless iframe still shows the app.
     body = page.frame_locator("[data-testid=preview]").locator("body")
     expect(body).to_contain_text("bakery", ignore_case=True, timeout=RUN_TIMEOUT_MS)
+
+
+def test_worker_page_cancel_closes_the_stream_at_the_next_event(
+        page: Page, paced_demo: Demo) -> None:
+    # The worker's Python is busy while it streams, so Cancel is a flag it
+    # reads between events: the stream closes at the next one, and the server
+    # sees the disconnect before the run is over.
+    open_demo(page, paced_demo.origin, "/worker.html", user=BUILDER)
+    page.get_by_test_id("prompt").fill(PROMPT)
+    page.get_by_test_id("generate").click()
+    expect(page.locator("[data-testid=files] li")).to_have_count(1, timeout=RUN_TIMEOUT_MS)
+    run_id = page.get_by_test_id("status").get_attribute("data-run-id")
+    assert run_id
+    page.get_by_test_id("cancel").click()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "cancelled",
+                                                            timeout=RUN_TIMEOUT_MS)
+    assert paced_demo.api.wait_for_disconnect(run_id), "the server never saw the disconnect"
+    expect(page.get_by_test_id("preview")).to_be_hidden(timeout=RUN_TIMEOUT_MS)
