@@ -199,6 +199,29 @@ def test_read_only_user_gets_a_clear_error_for_generate(page: Page, demo: Demo) 
     assert listed_files(page) == []
 
 
+def test_over_quota_says_so_in_the_page(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=BUILDER)
+    used = demo.api_call("GET", "/v1/usage").json()["used"]
+    demo.api.set_quota(used)  # every run of today is spent
+    try:
+        generate(page, until="error")
+    finally:
+        demo.api.set_quota(1000)
+    expect(page.get_by_test_id("status")).to_contain_text("quota is used up",
+                                                          timeout=RUN_TIMEOUT_MS)
+    assert listed_files(page) == []
+
+
+def test_unreachable_api_says_network_down(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=BUILDER)
+    api_host = urlsplit(demo.api.base_url).netloc
+    # The network drops every request to the API (the app server still answers).
+    page.route(lambda url: urlsplit(url).netloc == api_host, lambda route: route.abort())
+    generate(page, until="error")
+    expect(page.get_by_test_id("status")).to_contain_text("Can't reach PromptFloe",
+                                                          timeout=RUN_TIMEOUT_MS)
+
+
 def test_cancel_mid_stream_aborts_the_fetch_and_the_server_sees_it(
         page: Page, paced_demo: Demo) -> None:
     open_demo(page, paced_demo.origin, user=BUILDER)
