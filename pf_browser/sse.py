@@ -97,8 +97,8 @@ class SSEDecoder:
     the stream ends is dropped, as the spec says: callers just stop feeding.
     """
 
-    __slots__ = ("_data", "_decode", "_event", "_pending", "_skip_lf", "_small", "_started",
-                 "last_event_id", "retry")
+    __slots__ = ("_data", "_decode", "_event", "_in_canonical", "_pending", "_skip_lf",
+                 "_small", "_started", "last_event_id", "retry")
 
     def __init__(self, last_event_id: str = "") -> None:
         self.last_event_id = last_event_id
@@ -116,6 +116,8 @@ class SSEDecoder:
         self._data: list[str] = []
         # The last canonical events were small: try _canonical_run on the next chunk.
         self._small = False
+        # _pending holds the start of a canonical event's one data line.
+        self._in_canonical = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """The events ``chunk`` completes, in order."""
@@ -136,8 +138,17 @@ class SSEDecoder:
             self._pending.append(text[:end])
             line = "".join(self._pending)
             self._pending = []
-            self._field(line)  # not blank: a pending piece is never empty
             pos = end + 1
+            if self._in_canonical and text.startswith("\n", pos):
+                # The data line of the canonical event the last chunk ended in,
+                # and the blank line after it: what _field and _dispatch would
+                # do, in one step (1.4 KB events often cross a chunk's end).
+                out.append((self._event, line[6:], self.last_event_id, self.retry))
+                self._event = ""
+                pos += 1
+            else:
+                self._field(line)  # not blank: a pending piece is never empty
+            self._in_canonical = False
         if self._data or self._event:
             pos = self._general(text, pos, out)  # finish the event a past chunk began
         # Here the event buffers are empty: the canonical shape may start.
@@ -208,6 +219,7 @@ class SSEDecoder:
             # whole: take them as _field would, and let the data line wait.
             self.last_event_id, self._event = tail.groups()
             self._pending.append(text[tail.end() - 6 :])
+            self._in_canonical = True
             return len(text)
         return pos
 

@@ -280,3 +280,50 @@ def test_a_drop_before_any_event_resumes_by_the_run_id_header_from_the_start() -
     assert got == ["run", "file", "ready"]
     assert seen[1].url.path == "/v1/runs/run_1/events"
     assert "last-event-id" not in seen[1].headers
+
+
+# -- StreamState, the sans-IO part: what a resume drops and when it gives up ----
+
+
+def test_a_resume_drops_every_replayed_event_the_caller_has_and_nothing_newer() -> None:
+    from pf_browser._streaming import StreamState
+
+    state = StreamState()
+    assert [ev.type for ev in state.feed(sse([RUN, file_event(1), file_event(2)]))] == [
+        "run", "file", "file"]
+    path, headers = state.resume(APIConnectionError("dropped"))
+    assert (path, headers) == ("/v1/runs/run_1/events", {"last-event-id": "3"})
+    # A server that replays from the start: the three seen events are dropped,
+    # in one chunk and across two.
+    replay = sse([RUN, file_event(1), file_event(2), file_event(3), READY])
+    cut = replay.index(b"id: 3") + 4
+    got = [*state.feed(replay[:cut]), *state.feed(replay[cut:])]
+    assert got == [FileEvent("f3.txt", 1, "3"), ReadyEvent("app_1", "http://api/preview/app_1/")]
+    assert state.last_event_id == "5" and state.finished
+
+
+def test_drops_that_each_bring_a_new_event_never_give_up_but_empty_ones_do() -> None:
+    from pf_browser._streaming import MAX_RESUMES_WITHOUT_PROGRESS, StreamState
+
+    state = StreamState()
+    list(state.feed(sse([RUN])))
+    for n in range(2, 2 + 3 * MAX_RESUMES_WITHOUT_PROGRESS):
+        _, headers = state.resume(APIConnectionError("dropped"))
+        assert headers == {"last-event-id": str(n - 1)}
+        # each reconnection replays the last event seen, then one new one, then drops
+        assert [ev.type for ev in state.feed(sse([file_event(n - 1), file_event(n)],
+                                                 start=n - 1))] == ["file"]
+    for _ in range(MAX_RESUMES_WITHOUT_PROGRESS):
+        state.resume(APIConnectionError("dropped"))
+        assert list(state.feed(b": keep-alive\n\n")) == []
+    with pytest.raises(APIConnectionError, match="kept dropping"):
+        state.resume(APIConnectionError("dropped"))
+
+
+def test_after_an_id_that_is_not_an_ascii_number_a_resume_starts_over() -> None:
+    from pf_browser._streaming import StreamState
+
+    state = StreamState()
+    list(state.feed(b'id: \xc2\xb2\nevent: run\ndata: {"runId": "r", "appId": "a"}\n\n'))
+    assert state.resume(APIConnectionError("dropped"))[1] == {}
+    assert [ev.type for ev in state.feed(b"id: x\nevent: odd\ndata: 1\n\n")] == ["odd"]

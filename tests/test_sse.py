@@ -269,6 +269,17 @@ def test_a_chunk_ending_anywhere_in_a_canonical_event_changes_nothing() -> None:
         assert fed_in(raw, cut) == expected, cut
 
 
+def test_a_chunk_ending_in_the_data_line_of_a_longer_event_changes_nothing() -> None:
+    # The data line that finishes a canonical-looking event in the next chunk
+    # is dispatched at once only when a blank line follows it.
+    for extra in ("data: more\n", "retry: 5\n", ": comment\n", "id: 9\n", ""):
+        raw = f"id: 1\nevent: a\ndata: {'x' * 40}\n{extra}\nid: 2\nevent: b\ndata: y\n\n"
+        expected = by_the_rules(raw.encode())
+        for cut in range(len(raw) + 1):
+            assert fed_in(raw.encode(), cut) == expected, (extra, cut)
+            assert fed_in(raw.encode(), cut, min(cut + 20, len(raw))) == expected, (extra, cut)
+
+
 def test_the_id_and_type_of_an_unfinished_event_apply_at_once() -> None:
     # A chunk ending inside the data line: the id line has been processed.
     decoder = SSEDecoder()
