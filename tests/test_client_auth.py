@@ -457,3 +457,16 @@ def test_a_refresh_error_raised_by_the_client_itself_is_not_its_own_cause() -> N
     with pytest.raises(RefreshError) as info:
         client.usage.retrieve()
     assert info.value.__cause__ is not info.value
+
+
+def test_pf_browser_transports_imports_each_transport_only_when_asked() -> None:
+    code = ("import sys, pf_browser.transports as t; print('httpx' in sys.modules); "
+            "print(t.HttpxTransport.__name__, t.AsyncHttpxTransport.__name__); "
+            "print('httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split("\n")[:3] == ["False", "HttpxTransport AsyncHttpxTransport", "True"]
+    import pf_browser.transports as transports
+
+    with pytest.raises(AttributeError, match="NoSuchTransport"):
+        transports.NoSuchTransport  # noqa: B018

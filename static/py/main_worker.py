@@ -13,7 +13,7 @@ from demo_ui import View
 from pyscript import document, when, window
 
 from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent
-from pf_browser._transports.pyodide_http import PyodideHttpTransport
+from pf_browser.transports import PyodideHttpTransport
 
 view = View(document)
 

@@ -1,0 +1,54 @@
+"""The transports a client can be given (``transport=``), and their interface.
+
+A client picks its transport by runtime; pass one yourself to choose. Each
+concrete transport is imported only when asked for, so importing this module
+imports neither httpx nor Pyodide's ``js``:
+
+- :class:`HttpxTransport`, :class:`AsyncHttpxTransport`: CPython (httpx).
+- :class:`FetchTransport`: Pyodide, async: ``fetch`` with a streaming body
+  reader and an ``AbortController`` (the default for ``AsyncPromptFloe`` there).
+- :class:`PyodideHttpTransport`: Pyodide, sync, in a PyScript worker (the
+  default for ``PromptFloe`` there). It streams when the page is cross-origin
+  isolated, through a helper worker that starts only once the creating
+  worker's event loop runs, so keep it and wait for it once::
+
+      transport = PyodideHttpTransport()
+      client = PromptFloe(session_url=SESSION_URL, base_url=API, transport=transport)
+      streaming = await transport.ready()  # PyScript allows top-level await
+
+Your own transport needs only :class:`SyncTransport` or :class:`AsyncTransport`:
+send a :class:`Request`, return a response with ``status``, ``headers`` and
+the body as an iterator of bytes.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._transports.base import AsyncResponse, AsyncTransport, Request, SyncResponse, SyncTransport
+
+if TYPE_CHECKING:
+    from ._transports.fetch import FetchTransport
+    from ._transports.httpx import AsyncHttpxTransport, HttpxTransport
+    from ._transports.pyodide_http import PyodideHttpTransport
+
+__all__ = [
+    "AsyncHttpxTransport", "AsyncResponse", "AsyncTransport", "FetchTransport",
+    "HttpxTransport", "PyodideHttpTransport", "Request", "SyncResponse", "SyncTransport",
+]
+
+_MODULE_OF = {
+    "HttpxTransport": "httpx",
+    "AsyncHttpxTransport": "httpx",
+    "FetchTransport": "fetch",
+    "PyodideHttpTransport": "pyodide_http",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: import a transport's module on first use of its name.
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__package__}._transports.{module}"), name)
