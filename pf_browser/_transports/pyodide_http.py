@@ -22,8 +22,11 @@ What we found in pyodide-http 0.2.2, and work around (each has a test in
    until then a request is buffered (with a warning saying to
    ``await transport.ready()`` once after creating the client).
 2. Its helper reports a failed ``reader.read()`` with an undefined
-   ``encoder`` (a ReferenceError), so Python is never woken: our prelude
-   defines it, and a dropped connection becomes ``APIConnectionError``.
+   ``encoder`` (a ReferenceError), so Python is never woken; and had it
+   woken, the handler then goes on to store 0 (end of body) over the error
+   it signalled, so a cut connection would read, now and then, as a normal
+   end. Our prelude answers ``getMore`` itself, signalling each outcome
+   once, and a dropped connection always becomes ``APIConnectionError``.
 3. Closing a response, or giving up on one at a timeout, only forgot the
    reader and left the fetch running: our prelude gives each fetch an
    ``AbortController`` and aborts it then, so the server sees the disconnect.
@@ -74,11 +77,49 @@ self.addEventListener("message", function (event) {
     if (controllers[data.abandon]) controllers[data.abandon].abort();
     delete controllers[data.abandon];
     event.stopImmediatePropagation();
+  } else if (data.getMore) {
+    event.stopImmediatePropagation();
+    sendMore(data.getMore);
   } else if (data.buffer) {
     controllers[data.requestId] = new AbortController();
     data.fetchParams.signal = controllers[data.requestId].signal;
   }
 });
+// Replaces its getMore handler, which after a failed read went on to store 0
+// (end of body) over the error it had just signalled: a cut connection then
+// read as a normal end, depending on which store the waiting thread saw.
+async function sendMore(id) {
+  const conn = connections[id];  // pyodide-http's table, declared below
+  if (!conn) return;
+  const shared = conn.intBuffer;
+  try {
+    while (!conn.value || conn.curOffset >= conn.value.length) {
+      const part = await conn.reader.read();
+      if (part.done) {
+        delete connections[id];
+        Atomics.store(shared, 0, -2);  // SUCCESS_EOF
+        Atomics.notify(shared, 0);
+        return;
+      }
+      conn.value = part.value;
+      conn.curOffset = 0;
+    }
+  } catch (error) {
+    delete connections[id];
+    const words = encoder.encode(String(error && error.message));
+    const length = Math.min(words.length, conn.byteBuffer.length);
+    conn.byteBuffer.set(words.subarray(0, length));
+    shared[1] = length;
+    Atomics.store(shared, 0, -4);  // ERROR_EXCEPTION
+    Atomics.notify(shared, 0);
+    return;
+  }
+  const length = Math.min(conn.value.length - conn.curOffset, conn.byteBuffer.length);
+  conn.byteBuffer.set(conn.value.subarray(conn.curOffset, conn.curOffset + length), 0);
+  conn.curOffset += length;
+  Atomics.store(shared, 0, length);
+  Atomics.notify(shared, 0);
+}
 """
 
 

@@ -149,20 +149,29 @@ chunk.decode()
 
 def test_a_connection_cut_mid_body_raises_APIConnectionError(isolated_py_page: PyPage,
                                                               peer: PeerServer) -> None:
+    # Many times over: pyodide-http's own helper signalled the error and then,
+    # racing the woken thread, overwrote it with "end of body", so about one
+    # cut in twenty-five read as a normal end (seen in CI; 6 of 150 here).
     outcome = isolated_py_page.run_in_worker(IMPORTS + f"""
 transport = mod.PyodideHttpTransport()
 await transport.ready()
-response = transport.send(Request("GET", "{peer.origin}/drop"))
-chunks = []
-try:
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-    outcome = "ended normally"
-except APIConnectionError as exc:
-    outcome = type(exc).__name__
-[outcome, len(chunks)]
+outcomes = {{}}
+for _ in range(100):
+    response = transport.send(Request("GET", "{peer.origin}/drop"))
+    chunks = []
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+        outcome = "ended normally"
+    except APIConnectionError as exc:
+        outcome = type(exc).__name__
+    key = f"{{outcome}} after {{len(chunks)}} chunk(s)"
+    outcomes[key] = outcomes.get(key, 0) + 1
+outcomes
 """)
-    assert outcome[0] == "APIConnectionError" and outcome[1] <= 1
+    assert set(outcome) <= {"APIConnectionError after 0 chunk(s)",
+                            "APIConnectionError after 1 chunk(s)"}, outcome
+    assert sum(outcome.values()) == 100
 
 
 @pytest.mark.parametrize("phase", ["headers", "body"])
