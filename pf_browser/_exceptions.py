@@ -65,8 +65,9 @@ class APIStatusError(PromptFloeError):
         self.body = body
 
     def __repr__(self) -> str:
+        request_id = f", request_id={self.request_id!r}" if self.request_id else ""
         return (f"{type(self).__name__}(status_code={self.status_code}, "
-                f"code={self.code!r}, message={self.message!r})")
+                f"code={self.code!r}, message={self.message!r}{request_id})")
 
 
 class InvalidRequestError(APIStatusError):

@@ -12,6 +12,7 @@ from .clock import Clock, SystemClock
 from .cors import CorsMiddleware
 from .errors import CatchAllMiddleware, exception_handlers
 from .generator import Generator, TemplateGenerator
+from .request_ids import RequestIdMiddleware
 from .routes import routes
 from .runs import Runs
 from .services import Services
@@ -43,8 +44,10 @@ def create_app(store: Store, *, clock: Clock | None = None, generator: Generator
 
     app = Starlette(
         routes=routes,
-        # Outermost first: CORS sees every answer, the catch-all's JSON 500 included.
-        middleware=[Middleware(CorsMiddleware, store=store), Middleware(CatchAllMiddleware)],
+        # Outermost first: every answer gets a request id (preflights too), and
+        # CORS sees every answer, the catch-all's JSON 500 included.
+        middleware=[Middleware(RequestIdMiddleware), Middleware(CorsMiddleware, store=store),
+                    Middleware(CatchAllMiddleware)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

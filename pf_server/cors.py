@@ -23,7 +23,7 @@ __all__ = ["ALLOW_HEADERS", "EXPOSE_HEADERS", "CorsMiddleware"]
 
 ALLOW_METHODS = "GET, POST, DELETE"
 ALLOW_HEADERS = "Authorization, Content-Type, Last-Event-ID"
-EXPOSE_HEADERS = "PromptFloe-Run-Id, Retry-After, WWW-Authenticate"
+EXPOSE_HEADERS = "PromptFloe-Run-Id, PromptFloe-Request-Id, Retry-After, WWW-Authenticate"
 
 
 class CorsMiddleware:

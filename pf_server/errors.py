@@ -100,7 +100,8 @@ class CatchAllMiddleware:
         except Exception:
             if scope["type"] != "http":
                 raise
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            log.exception("unexpected error on %s %s (request %s)", scope["method"],
+                          scope["path"], scope.get("state", {}).get("request_id", "-"))
             if started:  # too late for a status: the connection just ends
                 return
             response = error_response(ApiError(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from helpers import call, events, generate, session
+
+from pf_browser import NotFoundError, PromptFloe
 
 
 def test_a_session_has_the_contract_fields_and_an_expiry_ttl_minutes_ahead(
@@ -183,3 +187,24 @@ def test_the_event_stream_bytes_are_one_data_line_of_json_per_event(live_server:
             assert [ln.split(":")[0] for ln in lines] == ["id", "event", "data"]
     assert len(events(raw)) >= 5
     assert live_server.api_key.encode() not in raw
+
+
+def test_every_answer_carries_its_own_request_id_and_the_client_reports_it(
+        live_server: Any) -> None:
+    token = session(live_server)["token"]
+    answers = [call(live_server, "GET", "/v1/apps", token),
+               call(live_server, "GET", "/nothing", token),
+               call(live_server, "POST", "/v1/sessions", None, json={}),
+               call(live_server, "OPTIONS", "/v1/apps/generate",
+                    headers={"Origin": "http://nowhere.test",
+                             "Access-Control-Request-Method": "POST"}),
+               generate(live_server, token, "a bakery")[0]]
+    ids = [answer.headers["promptfloe-request-id"] for answer in answers]
+    assert all(re.fullmatch(r"req_[0-9a-f]{24}", request_id) for request_id in ids), ids
+    assert len(set(ids)) == len(ids)
+
+    with PromptFloe(api_key=token, base_url=live_server.base_url) as client:
+        with pytest.raises(NotFoundError) as caught:
+            client.apps.get("app_missing")
+    assert re.fullmatch(r"req_[0-9a-f]{24}", caught.value.request_id or "")
+    assert caught.value.request_id in repr(caught.value)

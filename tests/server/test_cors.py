@@ -53,7 +53,8 @@ def test_an_answer_to_an_allowed_origin_exposes_the_contracts_headers(server: An
         answer.read()
     assert answer.headers["access-control-allow-origin"] == APP
     exposed = {h.strip() for h in answer.headers["access-control-expose-headers"].split(",")}
-    assert {"PromptFloe-Run-Id", "Retry-After", "WWW-Authenticate"} <= exposed
+    assert {"PromptFloe-Run-Id", "PromptFloe-Request-Id", "Retry-After",
+            "WWW-Authenticate"} <= exposed
 
 
 @pytest.mark.parametrize(("credential", "status"), [(None, 401), ("session-read", 403)])
