@@ -12,6 +12,7 @@ from .clock import Clock, SystemClock
 from .cors import CorsMiddleware
 from .errors import CatchAllMiddleware, exception_handlers
 from .generator import Generator, TemplateGenerator
+from .ratelimit import RateLimiter
 from .request_ids import RequestIdMiddleware
 from .routes import routes
 from .runs import Runs
@@ -23,18 +24,23 @@ __all__ = ["create_app"]
 
 def create_app(store: Store, *, clock: Clock | None = None, generator: Generator | None = None,
                pace: float = 0.0, keepalive: float = 15.0, public_url: str | None = None,
-               max_body: int = 64 * 1024) -> Starlette:
+               max_body: int = 64 * 1024, rate_limit: float = 0.0,
+               rate_burst: int | None = None) -> Starlette:
     """The PromptFloe API over ``store``.
 
     ``generator`` defaults to :class:`TemplateGenerator` with ``pace`` seconds
     before each file; ``keepalive`` is the idle time before a ``: keep-alive``
     comment; ``public_url`` fixes the base of preview URLs (else each request's
-    own scheme and host); ``max_body`` caps JSON bodies (413 beyond it).
+    own scheme and host); ``max_body`` caps JSON bodies (413 beyond it);
+    ``rate_limit`` requests a second per credential, in bursts of up to
+    ``rate_burst`` (default: the rate, rounded up), else 429 ``rate_limited``
+    (0: no limit).
     """
     clock = clock or SystemClock()
     generator = generator or TemplateGenerator(pace)
     runs = Runs(store, clock, generator, keepalive)
-    svc = Services(store, clock, generator, runs, public_url, max_body)
+    limiter = RateLimiter(rate_limit, rate_burst) if rate_limit > 0 else None
+    svc = Services(store, clock, generator, runs, public_url, max_body, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

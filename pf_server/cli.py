@@ -4,6 +4,7 @@
 
     promptfloe-server [serve] [--host 127.0.0.1] [--port 8787] [--db .promptfloe/promptfloe.db]
                       [--pace 0.4] [--allow-origin ORIGIN ...] [--quota 1000]
+                      [--rate-limit PER_SECOND [--rate-burst N]]
     promptfloe-server keys create [--scopes read,build,deploy] [--quota N] [--origin ORIGIN ...]
                                   [--workspace ID]
     promptfloe-server keys list
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="daily runs of the workspace made on first start")
     serve.add_argument("--public-url", default=None,
                        help="base of preview URLs (default: the URL each request used)")
+    serve.add_argument("--rate-limit", type=float, default=0.0, metavar="PER_SECOND",
+                       help="requests a second per key or session token, else 429 "
+                            "rate_limited (default 0: no limit)")
+    serve.add_argument("--rate-burst", type=int, default=None, metavar="N",
+                       help="requests a credential may send at once (default: the rate)")
     serve.add_argument("--env-file", default=str(DEV_ENV))
     serve.add_argument("--log-level", default="info")
 
@@ -105,6 +111,10 @@ def _update_env_base_url(path: Path, base_url: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.rate_limit < 0 or (args.rate_burst is not None and args.rate_burst < 1):
+        print("promptfloe-server: --rate-limit must be 0 or more, and --rate-burst 1 or more",
+              file=sys.stderr)
+        return 2
     import uvicorn  # only the serve command needs it
 
     from .app import create_app
@@ -127,7 +137,8 @@ def serve(args: argparse.Namespace) -> int:
         _update_env_base_url(env_file, base_url)
     if args.allow_origin is not None:
         store.update_workspace(ws.id, origins=args.allow_origin)
-    app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url)
+    app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url,
+                     rate_limit=args.rate_limit, rate_burst=args.rate_burst)
     print(f"promptfloe-server: {base_url} (db {args.db})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 timeout_graceful_shutdown=3)

@@ -12,6 +12,7 @@ from .generator import Generator
 from .store import Store
 
 if TYPE_CHECKING:
+    from .ratelimit import RateLimiter
     from .runs import Runs
 
 __all__ = ["Services", "services"]
@@ -25,6 +26,7 @@ class Services:
     runs: Runs
     public_url: str | None = None   # else each answer's own scheme://host
     max_body: int = 64 * 1024       # bytes of JSON a request may send
+    limiter: RateLimiter | None = None  # per credential; None: no rate limit
 
     def base_url(self, request: Request) -> str:
         """Where the API is reachable, without a trailing slash (for preview URLs)."""

@@ -17,7 +17,8 @@ uvicorn serves :func:`pf_server.app.create_app` on an ephemeral 127.0.0.1
 port with ``db`` (default ``":memory:"``), ``pace`` seconds between generated
 files, the workspace's daily ``quota`` of runs, ``clock`` (default an
 :class:`~pf_server.clock.AdjustableClock`), ``keepalive`` seconds of idle
-stream before a comment, and ``generator`` (default the template one).
+stream before a comment, ``generator`` (default the template one), and
+``rate_limit``/``rate_burst`` per credential (default: no limit).
 ``create_key`` with ``quota`` or ``origins`` makes a key in a workspace of
 its own (own quota, own origins); without them, the key joins the main
 workspace. Everything here is safe to call from the test's thread.
@@ -48,14 +49,16 @@ class LiveServer:
     def __init__(self, allowed_origins: Sequence[str] = (), pace: float = 0.0,
                  db: str = ":memory:", quota: int = 1000, clock: Clock | None = None,
                  keepalive: float = 15.0, log_level: str = "warning",
-                 generator: Generator | None = None) -> None:
+                 generator: Generator | None = None, rate_limit: float = 0.0,
+                 rate_burst: int | None = None) -> None:
         self.clock: Any = clock if clock is not None else AdjustableClock()
         self.store = Store(db)
         now = self.clock.now()
         self.workspace = self.store.create_workspace(quota, list(allowed_origins), now)
         _, self.api_key = self.store.create_key(self.workspace.id, SCOPES, now)
         self.app = create_app(self.store, clock=self.clock, pace=pace, keepalive=keepalive,
-                              generator=generator)
+                              generator=generator, rate_limit=rate_limit,
+                              rate_burst=rate_burst)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level=log_level,
                                 lifespan="on", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)

@@ -97,3 +97,24 @@ def test_keys_create_list_and_revoke(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["keys", "revoke", "--db", db, key.id]) == 1  # already revoked
     assert main(["keys", "create", "--db", db, "--scopes", "admin"]) == 2
     capsys.readouterr()
+
+
+def test_serve_rate_limit_answers_429_rate_limited_per_credential(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start(tmp_path, port, "--rate-limit", "0.5", "--rate-burst", "1")
+    key = read_env(tmp_path / ".promptfloe" / "dev.env")["PROMPTFLOE_API_KEY"]
+    usage = [httpx.get(f"http://127.0.0.1:{port}/v1/usage",
+                       headers={"Authorization": f"Bearer {key}"}) for _ in range(2)]
+    stop(proc)
+    assert [answer.status_code for answer in usage] == [200, 429]
+    assert usage[1].json()["error"]["code"] == "rate_limited"
+    assert usage[1].headers["retry-after"] == "2"
+
+
+@pytest.mark.parametrize("flags", [["--rate-limit", "-1"],
+                                   ["--rate-limit", "5", "--rate-burst", "0"]])
+def test_serve_refuses_a_negative_rate_or_an_empty_burst(
+        tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--db", str(tmp_path / "pf.db"), *flags]) == 2
+    assert "--rate-limit" in capsys.readouterr().err
+    assert not (tmp_path / "pf.db").exists()  # refused before anything was written
