@@ -295,3 +295,33 @@ def _generate_events(n: int, size: int, stamp: bool = False) -> Iterator[bytes]:
         yield f"id: {i + 2}\nevent: file\ndata: {data}\n\n".encode()
     ready = json.dumps({"appId": app, "previewUrl": "http://127.0.0.1/preview/app_peer/"})
     yield f"id: {n + 2}\nevent: ready\ndata: {ready}\n\n".encode()
+
+
+class ThreadedServer:
+    """Run an ASGI app with uvicorn on an ephemeral loopback port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn  # only the tests that serve an ASGI app need it
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        for _ in range(500):  # bounded: at most ~10 s
+            if self.server.started:
+                break
+            self.thread.join(timeout=0.02)
+        if not self.server.started:
+            raise RuntimeError("the demo app server did not start")
+        return self
+
+    @property
+    def origin(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -9,7 +9,6 @@ fails the test if the page asked for any non-local host.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +17,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from _local_servers import ThreadedServer
 from playwright.sync_api import Page, expect
 
 pf_server_testing = pytest.importorskip("pf_server.testing")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn")
 
 from pf_demo import DemoUser, create_app  # noqa: E402
 
@@ -31,34 +31,6 @@ RUN_TIMEOUT_MS = 60_000
 BUILDER = DemoUser("ada", "Ada (builder)", ("build", "read", "deploy"))
 READER = DemoUser("rey", "Rey (read-only)", ("read",))
 PROMPT = "A landing page for a neighbourhood bakery"
-
-
-class ThreadedServer:
-    """Run an ASGI app with uvicorn on an ephemeral loopback port, in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ThreadedServer:
-        self.thread.start()
-        for _ in range(500):  # bounded: at most ~10 s
-            if self.server.started:
-                break
-            self.thread.join(timeout=0.02)
-        if not self.server.started:
-            raise RuntimeError("the demo app server did not start")
-        return self
-
-    @property
-    def origin(self) -> str:
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 class Demo:

@@ -2,8 +2,8 @@
 
 It holds the workspace's secret key and hands the page session tokens only:
 these tests pin who gets one, what it looks like, and which page is
-cross-origin isolated. The PromptFloe API is pf_server's LiveServer on
-loopback; the app server runs in-process (Starlette's TestClient).
+cross-origin isolated. The PromptFloe API is pf_server's LiveServer and the
+app server runs under uvicorn, both on loopback: real sockets, real cookies.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
+from _local_servers import ThreadedServer
 
 pf_server_testing = pytest.importorskip("pf_server.testing")
 
@@ -38,27 +39,32 @@ def site(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(api: Any, site: Path) -> Iterator[TestClient]:
-    app = create_app(api_base_url=api.base_url, api_key=api.api_key, site_dir=site,
-                     users=[BUILDER, READER], ttl_minutes=15)
-    with TestClient(app, base_url="http://127.0.0.1:8000") as test_client:
-        yield test_client
+def app(api: Any, site: Path) -> Any:
+    return create_app(api_base_url=api.base_url, api_key=api.api_key, site_dir=site,
+                      users=[BUILDER, READER], ttl_minutes=15)
 
 
-def sign_in(client: TestClient, user: DemoUser) -> None:
+@pytest.fixture
+def client(app: Any) -> Iterator[httpx.Client]:
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.origin,
+                                                     timeout=30) as browser:
+        yield browser
+
+
+def sign_in(client: httpx.Client, user: DemoUser) -> None:
     answer = client.post("/signin", data={"user": user.id}, follow_redirects=False)
     assert answer.status_code == 303
 
 
-def test_signed_out_session_request_is_401_json(client: TestClient) -> None:
+def test_signed_out_session_request_is_401_json(client: httpx.Client, app: Any) -> None:
     answer = client.post("/api/promptfloe/session")
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "signed_out"
-    assert client.app.state.minter.count == 0  # type: ignore[attr-defined]
+    assert app.state.minter.count == 0
 
 
-def test_signed_in_user_gets_a_session_token_with_their_scopes(client: TestClient,
-                                                               api: Any) -> None:
+def test_signed_in_user_gets_a_session_token_with_their_scopes(client: httpx.Client,
+                                                               app: Any) -> None:
     sign_in(client, READER)
     answer = client.post("/api/promptfloe/session")
     assert answer.status_code == 200
@@ -68,10 +74,10 @@ def test_signed_in_user_gets_a_session_token_with_their_scopes(client: TestClien
     assert body["endUserId"] == READER.id and body["scopes"] == ["read"]
     assert 0 < body["expiresIn"] <= 15 * 60 and body["expiresAt"].endswith("Z")
     assert answer.headers["cache-control"] == "no-store"
-    assert client.app.state.minter.mints[READER.id] == 1  # type: ignore[attr-defined]
+    assert app.state.minter.mints[READER.id] == 1
 
 
-def test_each_request_mints_a_new_token(client: TestClient) -> None:
+def test_each_request_mints_a_new_token(client: httpx.Client) -> None:
     # API.md: refresh_fn must return a newly minted token each call.
     sign_in(client, BUILDER)
     first = client.post("/api/promptfloe/session").json()["token"]
@@ -79,13 +85,13 @@ def test_each_request_mints_a_new_token(client: TestClient) -> None:
     assert first != second
 
 
-def test_forged_cookie_is_treated_as_signed_out(client: TestClient) -> None:
+def test_forged_cookie_is_treated_as_signed_out(client: httpx.Client) -> None:
     client.cookies.set(COOKIE, f"{BUILDER.id}.{'0' * 64}")
     assert client.post("/api/promptfloe/session").status_code == 401
     assert client.get("/config.json").json()["user"] is None
 
 
-def test_sign_out_clears_the_user(client: TestClient) -> None:
+def test_sign_out_clears_the_user(client: httpx.Client) -> None:
     sign_in(client, BUILDER)
     assert client.get("/config.json").json()["user"]["id"] == BUILDER.id
     client.post("/signout", follow_redirects=False)
@@ -93,13 +99,13 @@ def test_sign_out_clears_the_user(client: TestClient) -> None:
     assert client.post("/api/promptfloe/session").status_code == 401
 
 
-def test_unknown_demo_user_cannot_sign_in(client: TestClient) -> None:
+def test_unknown_demo_user_cannot_sign_in(client: httpx.Client) -> None:
     answer = client.post("/signin", data={"user": "mallory"}, follow_redirects=False)
     assert answer.status_code == 400
     assert client.post("/api/promptfloe/session").status_code == 401
 
 
-def test_only_the_worker_page_is_cross_origin_isolated(client: TestClient) -> None:
+def test_only_the_worker_page_is_cross_origin_isolated(client: httpx.Client) -> None:
     worker = client.get("/worker.html")
     assert worker.headers["cross-origin-opener-policy"] == "same-origin"
     assert worker.headers["cross-origin-embedder-policy"] == "require-corp"
@@ -108,7 +114,7 @@ def test_only_the_worker_page_is_cross_origin_isolated(client: TestClient) -> No
     assert "cross-origin-embedder-policy" not in main.headers
 
 
-def test_the_secret_key_never_reaches_the_browser(client: TestClient, api: Any) -> None:
+def test_the_secret_key_never_reaches_the_browser(client: httpx.Client, api: Any) -> None:
     sign_in(client, BUILDER)
     answers = [client.get("/config.json"), client.get("/"),
                client.post("/api/promptfloe/session")]
