@@ -92,9 +92,10 @@ def authorize(request: Request, *, scope: str | None = None,
     svc = services(request)
     # The CORS middleware answers with this workspace's origins (cors.py).
     request.state.workspace_id = principal.workspace_id
+    now = svc.clock.now()
     if svc.limiter is not None:  # before anything is recorded or done
-        svc.limiter.check(principal.session_id or principal.key_id, svc.clock.now())
-    svc.store.record_call(principal.workspace_id, day_of(svc.clock.now()), principal.end_user_id)
+        svc.limiter.check(principal.session_id or principal.key_id, now)
+    svc.store.record_call(principal.workspace_id, day_of(now), principal.end_user_id)
     if key_only and principal.is_session:
         raise ApiError(403, "forbidden", "A session token cannot do this; call from your "
                        "app's server with its secret key.")

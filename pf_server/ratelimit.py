@@ -29,6 +29,7 @@ class RateLimiter:
         if self.burst < 1:
             raise ValueError("burst must be at least 1")
         self._buckets: dict[str, tuple[float, float]] = {}  # who -> (tokens, at)
+        self._prune_at = _PRUNE_AT
         self._lock = threading.Lock()
 
     def wait(self, who: str, now: float) -> float:
@@ -38,7 +39,7 @@ class RateLimiter:
             tokens = min(float(self.burst), tokens + max(0.0, now - at) * self.rate)
             if tokens >= 1.0:
                 self._buckets[who] = (tokens - 1.0, now)
-                if len(self._buckets) > _PRUNE_AT:
+                if len(self._buckets) > self._prune_at:
                     self._prune(now)
                 return 0.0
             self._buckets[who] = (tokens, now)
@@ -60,3 +61,6 @@ class RateLimiter:
                 if tokens + (now - at) * self.rate >= self.burst]
         for who in full:
             del self._buckets[who]
+        # Many busy credentials leave little to forget: wait until the table has
+        # doubled before the next pass, so a pass costs O(1) a request overall.
+        self._prune_at = max(_PRUNE_AT, 2 * len(self._buckets))

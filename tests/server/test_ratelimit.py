@@ -41,11 +41,28 @@ def test_a_clock_that_steps_back_grants_nothing_extra() -> None:
 
 def test_idle_buckets_are_forgotten_once_there_are_many() -> None:
     limiter = RateLimiter(rate=1, burst=1)
-    for i in range(10_001):
+    for i in range(10_000):
         limiter.wait(f"user_{i}", 0.0)
-    limiter.wait("late", 5.0)  # over the bound: every full bucket goes
+    limiter.wait("late", 5.0)  # the one over the bound: every full bucket goes
     assert set(limiter._buckets) == {"late"}
     assert limiter.wait("user_0", 5.0) == 0.0
+
+
+def test_with_many_busy_credentials_the_table_is_scanned_only_as_it_doubles() -> None:
+    limiter = RateLimiter(rate=1, burst=1)
+    scans = 0
+    prune = limiter._prune
+
+    def counted(now: float) -> None:
+        nonlocal scans
+        scans += 1
+        prune(now)
+
+    limiter._prune = counted  # type: ignore[method-assign]
+    for i in range(30_000):  # every bucket emptied at once: nothing to forget
+        limiter.wait(f"user_{i}", 0.0)
+    assert len(limiter._buckets) == 30_000
+    assert scans == 2  # past 10,000 and past 20,000, not once a request
 
 
 @pytest.mark.parametrize(("rate", "burst"), [(0, None), (-1, None), (1, 0)])
