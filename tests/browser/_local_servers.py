@@ -314,7 +314,7 @@ class ThreadedServer:
                 break
             self.thread.join(timeout=0.02)
         if not self.server.started:
-            raise RuntimeError("the demo app server did not start")
+            raise RuntimeError("the ASGI app server (uvicorn) did not start")
         return self
 
     @property
