@@ -22,17 +22,20 @@ here by its sha256. Each step is skipped when its inputs have not changed.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import importlib.metadata
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -132,9 +135,14 @@ def vendor() -> None:
 
 
 def pf_browser_wheel(wheels: Path) -> str:
-    """Build our pure-Python wheel when its sources changed; return its file name."""
-    sources = [ROOT / "pyproject.toml", *(ROOT / "pf_browser").rglob("*.py"),
-               ROOT / "pf_browser" / "py.typed"]
+    """Build the browser's wheel when its sources changed; return its file name.
+
+    The distribution's wheel also carries the local server (pf_server, for
+    ``pip install "pf_browser[server]"``); a page needs none of it, so the
+    site gets :func:`browser_only` of it: pf_browser and its metadata.
+    """
+    sources = [ROOT / "pyproject.toml", ROOT / "LICENSE", ROOT / "build.py",
+               *(ROOT / "pf_browser").rglob("*.py"), ROOT / "pf_browser" / "py.typed"]
     want = fingerprint(p for p in sources if p.is_file())
     stamp = ROOT / "build" / "pf_browser-wheel.sha256"  # not in site/: nothing to serve
     existing = sorted(wheels.glob("pf_browser-*.whl"))
@@ -151,7 +159,7 @@ def pf_browser_wheel(wheels: Path) -> str:
     shutil.rmtree(out, ignore_errors=True)
     log("building the pf_browser wheel")
     out.mkdir(parents=True)
-    # --no-isolation: hatchling is installed (the dev extra), so no network.
+    # --no-isolation: hatchling is installed (the demo extra), so no network.
     # cwd=out: run from the repo root, ``-m build`` would import this file.
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
                     "--outdir", str(out), str(ROOT)], check=True, cwd=out,
@@ -161,9 +169,54 @@ def pf_browser_wheel(wheels: Path) -> str:
         sys.exit(f"build: expected one pure-Python pf_browser wheel, got {built}")
     for old in existing:
         old.unlink()
-    shutil.copy2(built[0], wheels / built[0].name)
+    browser_only(built[0], wheels / built[0].name)
     stamp.write_text(want)
     return built[0].name
+
+
+def browser_only(wheel: Path, target: Path) -> None:
+    """Copy ``wheel`` to ``target`` with only what a browser loads: the
+    ``pf_browser`` package and its dist-info, without the server's extra,
+    its script, or its package; RECORD rewritten to match (PEP 376/427)."""
+    kept: list[tuple[str, bytes]] = []
+    with zipfile.ZipFile(wheel) as src:
+        dist_info = next(n.split("/")[0] for n in src.namelist()
+                         if n.split("/")[0].endswith(".dist-info"))
+        for name in src.namelist():
+            top = name.split("/")[0]
+            if name.endswith("/") or name in (f"{dist_info}/RECORD",
+                                              f"{dist_info}/entry_points.txt"):
+                continue
+            if top != dist_info and top != "pf_browser":
+                continue
+            data = src.read(name)
+            if name == f"{dist_info}/METADATA":
+                data = _without_extras(data)
+            kept.append((name, data))
+    record = [f"{name},sha256={_urlsafe_digest(data)},{len(data)}" for name, data in kept]
+    record.append(f"{dist_info}/RECORD,,")
+    kept.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in kept:
+            info = zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
+    tmp.replace(target)
+
+
+def _without_extras(metadata: bytes) -> bytes:
+    """METADATA without Provides-Extra and the extras' Requires-Dist (the server's)."""
+    head, sep, body = metadata.decode().partition("\n\n")
+    lines = [ln for ln in head.split("\n")
+             if not ln.startswith("Provides-Extra:")
+             and not (ln.startswith("Requires-Dist:") and "extra ==" in ln)]
+    return ("\n".join(lines) + sep + body).encode()
+
+
+def _urlsafe_digest(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def pyodide_http_wheel(wheels: Path) -> str:
@@ -279,7 +332,22 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def check_free(host: str, port: int, flag: str) -> None:
+    """Exit with a clear message if ``port`` is taken: else the server already
+    there would answer our readiness checks, and we would print its URL."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sys.exit(f"build: {host}:{port} is taken ({exc.strerror or exc}): stop what "
+                     f"runs there (an earlier `build.py serve`?) or pass {flag} PORT")
+
+
 def serve(host: str, api_port: int, app_port: int, db: str) -> None:
+    check_free(host, api_port, "--api-port")
+    check_free(host, app_port, "--app-port")
     build()
     api_url = f"http://{host}:{api_port}"
     app_url = f"http://{host}:{app_port}"
@@ -302,6 +370,9 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
                                cwd=ROOT, env=env)
         procs.append(app)
         wait_until_up(f"{app_url}/config.json", app, "the demo app server")
+        for proc, what in ((api, "the PromptFloe server"), (app, "the demo app server")):
+            if proc.poll() is not None:  # what answered was someone else's server
+                sys.exit(f"build: {what} exited with status {proc.returncode}")
         print(f"\n  PromptFloe API   {api_url}\n  Demo app         {app_url}/\n"
               f"  Worker demo      {app_url}/worker.html\n\n"
               "Open the demo app in a browser. Ctrl-C stops both servers.\n", flush=True)

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
-from .cli import main
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        from .cli import main as cli_main
+    except ModuleNotFoundError as exc:
+        # pf_browser installed without its server extra: say how to get it.
+        if exc.name not in ("starlette", "uvicorn"):
+            raise
+        print(f"promptfloe-server needs {exc.name}, which comes with the server extra: "
+              "pip install 'pf_browser[server]'", file=sys.stderr)
+        return 1
+    return cli_main(argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

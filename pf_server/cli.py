@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -39,44 +40,61 @@ DEV_ENV = Path(".promptfloe") / "dev.env"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="promptfloe-server",
-                                     description="The local PromptFloe API server.")
+    parser = argparse.ArgumentParser(
+        prog="promptfloe-server", description="The local PromptFloe API server.",
+        epilog="`promptfloe-server serve --help` and `promptfloe-server keys --help` "
+               "list each command's options and their defaults.")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the API (the default command)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8787)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    serve = sub.add_parser("serve", help="serve the API (the default command)",
+                           formatter_class=defaults,
+                           description="Serve the PromptFloe API on SQLite.")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=8787, help="port to listen on")
     serve.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file, or :memory:")
     serve.add_argument("--pace", type=float, default=0.4,
                        help="seconds before each generated file (0: as fast as possible)")
-    serve.add_argument("--allow-origin", action="append", default=None, metavar="ORIGIN",
+    serve.add_argument("--allow-origin", action="append", default=argparse.SUPPRESS,
+                       metavar="ORIGIN",
                        help="a browser origin allowed to call the API (repeatable); "
-                            "replaces the workspace's list")
+                            "replaces the workspace's list (default: keep it)")
     serve.add_argument("--quota", type=int, default=1000,
                        help="daily runs of the workspace made on first start")
-    serve.add_argument("--public-url", default=None,
+    serve.add_argument("--public-url", default=argparse.SUPPRESS,
                        help="base of preview URLs (default: the URL each request used)")
     serve.add_argument("--rate-limit", type=float, default=0.0, metavar="PER_SECOND",
                        help="requests a second per key or session token, else 429 "
-                            "rate_limited (default 0: no limit)")
-    serve.add_argument("--rate-burst", type=int, default=None, metavar="N",
+                            "rate_limited (0: no limit)")
+    serve.add_argument("--rate-burst", type=int, default=argparse.SUPPRESS, metavar="N",
                        help="requests a credential may send at once (default: the rate)")
-    serve.add_argument("--env-file", default=str(DEV_ENV))
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--env-file", default=str(DEV_ENV),
+                       help="where the first start writes the key and base URL")
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug", "trace"],
+                       help="uvicorn's log level")
 
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file of the server")
-    keys = sub.add_parser("keys", help="create, list or revoke secret keys")
-    ksub = keys.add_subparsers(dest="keys_command", required=True)
-    create = ksub.add_parser("create", parents=[db], help="a new secret key, printed once")
-    create.add_argument("--scopes", default=",".join(SCOPES))
-    create.add_argument("--quota", type=int, default=None, help="daily runs (a new workspace)")
-    create.add_argument("--origin", action="append", default=None, metavar="ORIGIN",
+    keys = sub.add_parser("keys", help="create, list or revoke secret keys",
+                          description="Create, list or revoke secret keys.")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="{create,list,revoke}")
+    create = ksub.add_parser("create", parents=[db], formatter_class=defaults,
+                             help="a new secret key, printed once")
+    create.add_argument("--scopes", default=",".join(SCOPES), help="comma-separated scopes")
+    create.add_argument("--quota", type=int, default=argparse.SUPPRESS,
+                        help="daily runs (a new workspace; default: 1000, or keep the "
+                             "workspace's with --workspace)")
+    create.add_argument("--origin", action="append", default=argparse.SUPPRESS,
+                        metavar="ORIGIN",
                         help="allowed browser origin (repeatable; a new workspace)")
-    create.add_argument("--workspace", default=None, help="add the key to this workspace")
-    ksub.add_parser("list", parents=[db], help="every key, without secrets")
-    revoke = ksub.add_parser("revoke", parents=[db],
+    create.add_argument("--workspace", default=argparse.SUPPRESS,
+                        help="add the key to this workspace (default: the first one)")
+    ksub.add_parser("list", parents=[db], formatter_class=defaults,
+                    help="every key, without secrets")
+    revoke = ksub.add_parser("revoke", parents=[db], formatter_class=defaults,
                              help="revoke a key at once (and its sessions)")
     revoke.add_argument("key_id")
+    keys.set_defaults(keys_help=keys.format_help)
     return parser
 
 
@@ -85,8 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_in or args_in[0] not in ("serve", "keys", "-h", "--help"):
         args_in.insert(0, "serve")  # `promptfloe-server --port 8787` serves
     args = _parser().parse_args(args_in)
+    # SUPPRESS above keeps "(default: None)" out of the help; these read None.
+    for name in ("allow_origin", "public_url", "rate_burst", "quota", "origin", "workspace"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
     if args.command == "serve":
         return serve(args)
+    if args.keys_command is None:  # `promptfloe-server keys`: say what it can do
+        print(args.keys_help(), end="")
+        return 0
     return keys(args)
 
 
@@ -119,31 +144,55 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    clock = SystemClock()
-    store = Store(args.db)
-    now = clock.now()
-    base_url = f"http://{args.host}:{args.port}"
-    env_file = Path(args.env_file)
-    ws = _main_workspace(store)
-    if ws is None or not env_file.is_file():
-        if ws is None:
-            ws = store.create_workspace(args.quota, args.allow_origin or [], now)
-        _, secret = store.create_key(ws.id, SCOPES, now)
-        _write_env(env_file, secret, base_url)
-        # Printed once, on purpose: only its hash is stored.
-        print(f"promptfloe-server: new secret key (all scopes), also in {env_file}:\n"
-              f"  PROMPTFLOE_API_KEY={secret}\n", flush=True)
-    else:
-        _update_env_base_url(env_file, base_url)
-    if args.allow_origin is not None:
-        store.update_workspace(ws.id, origins=args.allow_origin)
-    app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url,
-                     rate_limit=args.rate_limit, rate_burst=args.rate_burst)
-    print(f"promptfloe-server: {base_url} (db {args.db})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=3)
-    store.close()
+    # Listen first: on a port that is taken, say so and change nothing (no
+    # key, no dev.env, no origins replaced under the server that holds it).
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        print(f"promptfloe-server: cannot listen on {args.host}:{args.port} "
+              f"({exc.strerror or exc}); is another server running there? "
+              "Stop it or pass another --port.", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
+    with sock:
+        clock = SystemClock()
+        store = Store(args.db)
+        now = clock.now()
+        base_url = f"http://{args.host}:{port}"
+        env_file = Path(args.env_file)
+        ws = _main_workspace(store)
+        if ws is None or not env_file.is_file():
+            if ws is None:
+                ws = store.create_workspace(args.quota, args.allow_origin or [], now)
+            _, secret = store.create_key(ws.id, SCOPES, now)
+            _write_env(env_file, secret, base_url)
+            # Printed once, on purpose: only its hash is stored.
+            print(f"promptfloe-server: new secret key (all scopes), also in {env_file}:\n"
+                  f"  PROMPTFLOE_API_KEY={secret}\n", flush=True)
+        else:
+            _update_env_base_url(env_file, base_url)
+        if args.allow_origin is not None:
+            store.update_workspace(ws.id, origins=args.allow_origin)
+        app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url,
+                         rate_limit=args.rate_limit, rate_burst=args.rate_burst)
+        print(f"promptfloe-server: {base_url} (db {args.db})", flush=True)
+        config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=3)
+        uvicorn.Server(config).run(sockets=[sock])
+        store.close()
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), as uvicorn binds one itself."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not a live listener's
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def keys(args: argparse.Namespace) -> int:

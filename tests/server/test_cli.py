@@ -118,3 +118,61 @@ def test_serve_refuses_a_negative_rate_or_an_empty_burst(
     assert main(["serve", "--db", str(tmp_path / "pf.db"), *flags]) == 2
     assert "--rate-limit" in capsys.readouterr().err
     assert not (tmp_path / "pf.db").exists()  # refused before anything was written
+
+
+def test_serve_help_shows_each_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for default in ("(default: 127.0.0.1)", "(default: 8787)", "(default: 0.4)",
+                    "(default: 1000)", "(default: .promptfloe/promptfloe.db)",
+                    "(default: keep it)", "(default: the rate)"):
+        assert default in out
+    assert "(default: None)" not in out
+
+
+def test_keys_without_a_subcommand_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys"]) == 0
+    out = capsys.readouterr().out
+    assert "create" in out and "list" in out and "revoke" in out
+    assert "required" not in out
+
+
+def test_serve_on_a_taken_port_says_so_and_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "pf.db"
+    env_file = tmp_path / "dev.env"
+    store = Store(str(db))
+    ws = store.create_workspace(10, ["http://127.0.0.1:9000"], 0.0)
+    store.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--db", str(db), "--env-file",
+                     str(env_file), "--allow-origin", "http://127.0.0.1:9001"]) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "another --port" in err
+    assert not env_file.exists()  # no new key written
+    store = Store(str(db))
+    after = store.workspace(ws.id)
+    assert after is not None and after.allowed_origins == ("http://127.0.0.1:9000",)
+    assert len(store.keys()) == 0
+    store.close()
+
+
+def test_build_py_serve_on_a_taken_port_says_so_before_any_url(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, str(root / "build.py"), "serve", "--api-port", str(port),
+             "--app-port", str(free_port()), "--db", str(tmp_path / "pf.db")],
+            capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert f"127.0.0.1:{port} is taken" in done.stderr
+    assert "PromptFloe API" not in done.stdout  # no URL printed
+    assert not (tmp_path / "pf.db").exists()
