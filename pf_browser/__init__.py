@@ -12,6 +12,7 @@ In the page, let the client fetch (and renew) session tokens itself::
             ...  # RunEvent, FileEvent, ReadyEvent, UnknownEvent
 """
 
+from ._auth import RefreshResult, SessionGrant
 from ._client import AsyncPromptFloe, PromptFloe
 from ._exceptions import (
     APIConnectionError,
@@ -33,6 +34,7 @@ from ._models import (
     App,
     AppFile,
     AppPage,
+    AsyncAppPage,
     Deployment,
     EndUserUsage,
     Event,
@@ -43,15 +45,17 @@ from ._models import (
     UnknownEvent,
     Usage,
 )
+from ._response import RawResponse
 from ._streaming import AsyncStream, Stream
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError", "APIStatusError", "APITimeoutError", "App", "AppFile", "AppPage",
-    "AsyncPromptFloe", "AsyncStream", "AuthenticationError", "ConflictError", "Deployment",
-    "EndUserUsage", "Event", "FileEvent", "InvalidRequestError", "NotFoundError",
+    "AsyncAppPage", "AsyncPromptFloe", "AsyncStream", "AuthenticationError", "ConflictError",
+    "Deployment", "EndUserUsage", "Event", "FileEvent", "InvalidRequestError", "NotFoundError",
     "PermissionDeniedError", "PromptFloe", "PromptFloeError", "QuotaExceededError",
-    "RateLimitError", "ReadyEvent", "RefreshError", "RunEvent", "ServerError", "Session",
-    "Stream", "StreamError", "UnknownEvent", "Usage",
+    "RateLimitError", "RawResponse", "ReadyEvent", "RefreshError", "RefreshResult",
+    "RunEvent", "ServerError", "Session", "SessionGrant", "Stream", "StreamError",
+    "UnknownEvent", "Usage",
 ]

@@ -25,16 +25,18 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Required, TypeAlias, TypedDict
 
 from ._core import Reply, error_from_reply
 from ._exceptions import PromptFloeError, RefreshError
-from ._models import parse_datetime
+from ._models import Session, parse_datetime
 from ._transports.base import Request
 
 __all__ = [
     "CALL_REFRESH",
     "SECRET_PREFIXES",
+    "RefreshResult",
+    "SessionGrant",
     "TokenState",
     "check_not_secret_in_browser",
     "parse_session_reply",
@@ -45,6 +47,21 @@ SECRET_PREFIXES = ("pf_live_", "pf_test_")
 
 #: What a refresh flow yields: "call refresh_fn and send me its result".
 CALL_REFRESH = "call refresh_fn"
+
+
+class SessionGrant(TypedDict, total=False):
+    """A new session token and its lifetime, as a session endpoint answers:
+    ``{"token": ..., "expiresAt": "2026-11-28T20:00:00Z", "expiresIn": 1800}``.
+    Without either expiry the token is renewed only on a 401."""
+
+    token: Required[str]
+    expiresAt: str | datetime
+    expiresIn: float
+
+
+#: What ``refresh_fn`` returns: the new token, a :class:`SessionGrant`, or
+#: the :class:`~pf_browser.Session` that ``sessions.issue()`` returned.
+RefreshResult: TypeAlias = str | SessionGrant | Session
 
 
 def check_not_secret_in_browser(credential: str, allow: bool) -> None:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._auth import (
     CALL_REFRESH,
     SECRET_PREFIXES,
+    RefreshResult,
     TokenState,
     check_not_secret_in_browser,
     parse_session_reply,
@@ -33,10 +36,13 @@ from ._resources import (
     AsyncApps,
     AsyncSessions,
     AsyncUsageResource,
+    AsyncWithRawResponse,
     Op,
     Sessions,
     UsageResource,
+    WithRawResponse,
 )
+from ._response import RawResponse
 from ._streaming import AsyncStream, Stream
 from ._transports.base import AsyncResponse, AsyncTransport, SyncResponse, SyncTransport
 
@@ -47,7 +53,6 @@ __all__ = ["DEFAULT_BASE_URL", "AsyncPromptFloe", "PromptFloe"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 T = TypeVar("T")
-RefreshResult = str | Mapping[str, Any] | Any
 
 
 class _BaseClient:
@@ -57,18 +62,29 @@ class _BaseClient:
         *,
         base_url: str | None,
         session_url: str | None,
-        refresh_fn: Callable[[], Any] | None,
+        refresh_fn: Callable[[], object] | None,
         timeout: float | None,
         max_retries: int,
         dangerously_allow_browser: bool,
         clock: Callable[[], float] | None,
+        transport: object,
+        http_client: object,
     ) -> None:
         if session_url is not None and refresh_fn is not None:
             raise ValueError("pass session_url= or refresh_fn=, not both")
+        if transport is not None and http_client is not None:
+            raise ValueError("pass transport= or http_client=, not both: a transport "
+                             "would never use the http_client")
         if api_key is None and session_url is None and refresh_fn is None:
-            raise PromptFloeError(
-                "No credential: pass api_key= (on your server), or session_url= / "
-                "refresh_fn= so the client can fetch session tokens itself.")
+            # On a server, as openai-python does. Never in a browser: a secret
+            # key has no business there, whatever the page's environment says.
+            if sys.platform != "emscripten":
+                api_key = os.environ.get("PROMPTFLOE_API_KEY") or None
+            if api_key is None:
+                raise PromptFloeError(
+                    "No credential: pass api_key= or set PROMPTFLOE_API_KEY (on your "
+                    "server), or pass session_url= / refresh_fn= so the client can fetch "
+                    "session tokens itself.")
         if api_key is not None:
             check_not_secret_in_browser(api_key, dangerously_allow_browser)
         url = base_url or os.environ.get("PROMPTFLOE_BASE_URL") or DEFAULT_BASE_URL
@@ -104,17 +120,22 @@ class _BaseClient:
 class PromptFloe(_BaseClient):
     """The sync client: CPython (httpx) and PyScript workers (pyodide-http).
 
-    ``api_key`` is a secret key (server side) or a session token. With
-    ``session_url`` (the app's own endpoint that mints sessions) or
-    ``refresh_fn`` (returns a *newly minted* token, or a mapping with
-    ``token`` and ``expiresAt``/``expiresIn``), tokens are fetched on first use
-    and renewed before they expire and on a 401.
+    ``api_key`` is a secret key (server side) or a session token; without
+    any credential, CPython reads ``$PROMPTFLOE_API_KEY`` (Pyodide never
+    does). With ``session_url`` (the app's own endpoint that mints sessions)
+    or ``refresh_fn`` (returns a *newly minted* token, a :class:`SessionGrant`
+    or a :class:`Session`), tokens are fetched on first use and renewed before
+    they expire and on a 401.
+
+    ``transport`` or ``http_client`` (not both) choose how bytes move. The
+    test seams are ``clock`` (monotonic seconds, for token renewal) and
+    ``sleep`` (how retries wait).
     """
 
     def __init__(
         self,
-        api_key: str | None = None,
         *,
+        api_key: str | None = None,
         base_url: str | None = None,
         session_url: str | None = None,
         refresh_fn: Callable[[], RefreshResult] | None = None,
@@ -124,19 +145,21 @@ class PromptFloe(_BaseClient):
         http_client: httpx.Client | None = None,
         dangerously_allow_browser: bool = False,
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if refresh_fn is not None and inspect.iscoroutinefunction(refresh_fn):
             raise TypeError("PromptFloe needs a sync refresh_fn; use AsyncPromptFloe for "
                             "an async one")
         super().__init__(api_key, base_url=base_url, session_url=session_url,
                          refresh_fn=refresh_fn, timeout=timeout, max_retries=max_retries,
-                         dangerously_allow_browser=dangerously_allow_browser, clock=clock)
+                         dangerously_allow_browser=dangerously_allow_browser, clock=clock,
+                         transport=transport, http_client=http_client)
         if transport is None:
             from ._transports import default_sync_transport
             transport = default_sync_transport(http_client)
         self._transport = transport
         self._lock = threading.Lock()
-        self._sleep: Callable[[float], None] = time.sleep
+        self._sleep: Callable[[float], None] = sleep or time.sleep
         self.sessions = Sessions(self)
         self.apps = Apps(self)
         self.usage = UsageResource(self)
@@ -158,10 +181,23 @@ class PromptFloe(_BaseClient):
 
     # -- performing actions --------------------------------------------------------
 
+    @cached_property
+    def with_raw_response(self) -> WithRawResponse:
+        """The same calls, each returning a :class:`RawResponse`: status, headers,
+        ``request_id``, and ``parse()`` for the result."""
+        return WithRawResponse(self)
+
     def _call(self, op: Op[T]) -> T:
-        reply = drive(request_flow(self._endpoint, op.method, op.path, body=op.body),
-                      self._perform)
-        return _parse(op, reply)
+        return _parse(op, self._reply(op))
+
+    def _call_raw(self, op: Op[T]) -> RawResponse[T]:
+        reply = self._reply(op)
+        return RawResponse(reply.status_code, reply.headers, reply.content,
+                           lambda: _parse(op, reply))
+
+    def _reply(self, op: Op[Any]) -> Reply:
+        return drive(request_flow(self._endpoint, op.method, op.path, body=op.body),  # type: ignore[no-any-return]
+                     self._perform)
 
     def _stream(self, body: Any) -> Stream:
         def open_(path: str | None, headers: dict[str, str] | None) -> SyncResponse:
@@ -208,8 +244,8 @@ class AsyncPromptFloe(_BaseClient):
 
     def __init__(
         self,
-        api_key: str | None = None,
         *,
+        api_key: str | None = None,
         base_url: str | None = None,
         session_url: str | None = None,
         refresh_fn: Callable[[], RefreshResult | Awaitable[RefreshResult]] | None = None,
@@ -219,16 +255,18 @@ class AsyncPromptFloe(_BaseClient):
         http_client: httpx.AsyncClient | None = None,
         dangerously_allow_browser: bool = False,
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(api_key, base_url=base_url, session_url=session_url,
                          refresh_fn=refresh_fn, timeout=timeout, max_retries=max_retries,
-                         dangerously_allow_browser=dangerously_allow_browser, clock=clock)
+                         dangerously_allow_browser=dangerously_allow_browser, clock=clock,
+                         transport=transport, http_client=http_client)
         if transport is None:
             from ._transports import default_async_transport
             transport = default_async_transport(http_client)
         self._transport = transport
         self._lock = asyncio.Lock()
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self.sessions = AsyncSessions(self)
         self.apps = AsyncApps(self)
         self.usage = AsyncUsageResource(self)
@@ -253,10 +291,23 @@ class AsyncPromptFloe(_BaseClient):
 
     # -- performing actions --------------------------------------------------------
 
+    @cached_property
+    def with_raw_response(self) -> AsyncWithRawResponse:
+        """The same calls, each returning a :class:`RawResponse`: status, headers,
+        ``request_id``, and ``parse()`` for the result."""
+        return AsyncWithRawResponse(self)
+
     async def _call(self, op: Op[T]) -> T:
-        reply = await adrive(request_flow(self._endpoint, op.method, op.path, body=op.body),
-                             self._perform)
-        return _parse(op, reply)
+        return _parse(op, await self._reply(op))
+
+    async def _call_raw(self, op: Op[T]) -> RawResponse[T]:
+        reply = await self._reply(op)
+        return RawResponse(reply.status_code, reply.headers, reply.content,
+                           lambda: _parse(op, reply))
+
+    async def _reply(self, op: Op[Any]) -> Reply:
+        return await adrive(  # type: ignore[no-any-return]
+            request_flow(self._endpoint, op.method, op.path, body=op.body), self._perform)
 
     def _stream(self, body: Any) -> AsyncStream:
         async def open_(path: str | None, headers: dict[str, str] | None) -> AsyncResponse:

@@ -7,7 +7,7 @@ which the client turns into a clear error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ __all__ = [
     "App",
     "AppFile",
     "AppPage",
+    "AsyncAppPage",
     "Deployment",
     "EndUserUsage",
     "Event",
@@ -191,13 +192,80 @@ class App:
 
 @dataclass(frozen=True, slots=True)
 class AppPage:
+    """One page of ``apps.list()``: ``data`` and the cursor of the next page.
+
+    Iterating it yields every app, this page's and then each later page's,
+    fetched as the loop gets there (``for app in client.apps.list(): ...``);
+    :meth:`iter_pages` yields the pages themselves.
+    """
+
     data: tuple[App, ...]
     next_cursor: str | None
+    _fetch: Callable[[str], AppPage] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> AppPage:
         return cls(data=tuple(App.from_wire(a) for a in d["data"]),
                    next_cursor=d.get("nextCursor"))
+
+    def has_next_page(self) -> bool:
+        return self.next_cursor is not None
+
+    def next_page(self) -> AppPage | None:
+        """The next page (one request), or None after the last."""
+        if self.next_cursor is None:
+            return None
+        if self._fetch is None:
+            raise RuntimeError("this page was not fetched by a client: call apps.list()")
+        return self._fetch(self.next_cursor)
+
+    def iter_pages(self) -> Iterator[AppPage]:
+        page: AppPage | None = self
+        while page is not None:
+            yield page
+            page = page.next_page()
+
+    def __iter__(self) -> Iterator[App]:
+        for page in self.iter_pages():
+            yield from page.data
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncAppPage:
+    """:class:`AppPage` for ``AsyncPromptFloe``: ``async for app in await
+    client.apps.list()`` yields every app of every page."""
+
+    data: tuple[App, ...]
+    next_cursor: str | None
+    _fetch: Callable[[str], Awaitable[AsyncAppPage]] | None = field(
+        default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> AsyncAppPage:
+        return cls(data=tuple(App.from_wire(a) for a in d["data"]),
+                   next_cursor=d.get("nextCursor"))
+
+    def has_next_page(self) -> bool:
+        return self.next_cursor is not None
+
+    async def next_page(self) -> AsyncAppPage | None:
+        """The next page (one request), or None after the last."""
+        if self.next_cursor is None:
+            return None
+        if self._fetch is None:
+            raise RuntimeError("this page was not fetched by a client: call apps.list()")
+        return await self._fetch(self.next_cursor)
+
+    async def iter_pages(self) -> AsyncIterator[AsyncAppPage]:
+        page: AsyncAppPage | None = self
+        while page is not None:
+            yield page
+            page = await page.next_page()
+
+    async def __aiter__(self) -> AsyncIterator[App]:
+        async for page in self.iter_pages():
+            for app in page.data:
+                yield app
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,19 +8,20 @@ to their client, so each endpoint is described once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date as Date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
-from ._models import App, AppPage, Deployment, Session, Usage
+from ._models import App, AppPage, AsyncAppPage, Deployment, Session, Usage
+from ._response import RawResponse
 
 if TYPE_CHECKING:
     from ._client import AsyncPromptFloe, PromptFloe
     from ._streaming import AsyncStream, Stream
 
-__all__ = ["Apps", "AsyncApps", "AsyncSessions", "AsyncUsageResource", "Op", "Sessions",
-           "UsageResource"]
+__all__ = ["Apps", "AsyncApps", "AsyncSessions", "AsyncUsageResource", "AsyncWithRawResponse",
+           "Op", "Sessions", "UsageResource", "WithRawResponse"]
 
 T = TypeVar("T")
 
@@ -68,10 +69,17 @@ def revoke_end_user(end_user_id: str) -> Op[int | None]:
     return Op("POST", "/v1/sessions/revoke", {"endUserId": end_user_id}, _revoked)
 
 
-def list_apps(cursor: str | None, limit: int | None) -> Op[AppPage]:
+def _apps_path(cursor: str | None, limit: int | None) -> str:
     query = {k: v for k, v in (("cursor", cursor), ("limit", limit)) if v is not None}
-    path = "/v1/apps" + (f"?{urlencode(query)}" if query else "")
-    return Op("GET", path, None, AppPage.from_wire)
+    return "/v1/apps" + (f"?{urlencode(query)}" if query else "")
+
+
+def list_apps(cursor: str | None, limit: int | None) -> Op[AppPage]:
+    return Op("GET", _apps_path(cursor, limit), None, AppPage.from_wire)
+
+
+def list_apps_async(cursor: str | None, limit: int | None) -> Op[AsyncAppPage]:
+    return Op("GET", _apps_path(cursor, limit), None, AsyncAppPage.from_wire)
 
 
 def get_app(app_id: str) -> Op[App]:
@@ -101,7 +109,7 @@ class Sessions:
     def __init__(self, client: PromptFloe) -> None:
         self._client = client
 
-    def issue(self, end_user_id: str, scopes: Sequence[str] | None = None,
+    def issue(self, end_user_id: str, *, scopes: Sequence[str] | None = None,
               ttl_minutes: int | None = None) -> Session:
         """Mint a session token for one end user (default: all the key's scopes, 60 min)."""
         return self._client._call(issue_session(end_user_id, scopes, ttl_minutes))
@@ -124,7 +132,10 @@ class Apps:
         return self._client._stream(generate_body(prompt))
 
     def list(self, *, cursor: str | None = None, limit: int | None = None) -> AppPage:
-        return self._client._call(list_apps(cursor, limit))
+        """A page of apps, newest first; iterate it for every app of every page."""
+        page = self._client._call(list_apps(cursor, limit))
+        return replace(page, _fetch=lambda next_cursor: self.list(cursor=next_cursor,
+                                                                  limit=limit))
 
     def get(self, app_id: str) -> App:
         return self._client._call(get_app(app_id))
@@ -137,7 +148,7 @@ class UsageResource:
     def __init__(self, client: PromptFloe) -> None:
         self._client = client
 
-    def retrieve(self, date: str | Date | None = None) -> Usage:
+    def retrieve(self, *, date: str | Date | None = None) -> Usage:
         """The workspace's usage on ``date`` (default: today, UTC), per end user."""
         return self._client._call(retrieve_usage(date))
 
@@ -150,7 +161,7 @@ class AsyncSessions:
     def __init__(self, client: AsyncPromptFloe) -> None:
         self._client = client
 
-    async def issue(self, end_user_id: str, scopes: Sequence[str] | None = None,
+    async def issue(self, end_user_id: str, *, scopes: Sequence[str] | None = None,
                     ttl_minutes: int | None = None) -> Session:
         """Mint a session token for one end user (default: all the key's scopes, 60 min)."""
         return await self._client._call(issue_session(end_user_id, scopes, ttl_minutes))
@@ -172,8 +183,15 @@ class AsyncApps:
         """Generate an app; ``async for`` over the result for ``run``, ``file``, ``ready``."""
         return self._client._stream(generate_body(prompt))
 
-    async def list(self, *, cursor: str | None = None, limit: int | None = None) -> AppPage:
-        return await self._client._call(list_apps(cursor, limit))
+    async def list(self, *, cursor: str | None = None, limit: int | None = None
+                   ) -> AsyncAppPage:
+        """A page of apps, newest first; ``async for`` over it for every app of every page."""
+        page = await self._client._call(list_apps_async(cursor, limit))
+
+        async def fetch(next_cursor: str) -> AsyncAppPage:
+            return await self.list(cursor=next_cursor, limit=limit)
+
+        return replace(page, _fetch=fetch)
 
     async def get(self, app_id: str) -> App:
         return await self._client._call(get_app(app_id))
@@ -186,6 +204,102 @@ class AsyncUsageResource:
     def __init__(self, client: AsyncPromptFloe) -> None:
         self._client = client
 
-    async def retrieve(self, date: str | Date | None = None) -> Usage:
+    async def retrieve(self, *, date: str | Date | None = None) -> Usage:
         """The workspace's usage on ``date`` (default: today, UTC), per end user."""
         return await self._client._call(retrieve_usage(date))
+
+
+# -- with_raw_response: the same calls, answering RawResponse --------------------
+
+class RawSessions:
+    def __init__(self, client: PromptFloe) -> None:
+        self._client = client
+
+    def issue(self, end_user_id: str, *, scopes: Sequence[str] | None = None,
+              ttl_minutes: int | None = None) -> RawResponse[Session]:
+        return self._client._call_raw(issue_session(end_user_id, scopes, ttl_minutes))
+
+    def revoke(self, session_id: str) -> RawResponse[None]:
+        return self._client._call_raw(revoke_session(session_id))
+
+    def revoke_end_user(self, end_user_id: str) -> RawResponse[int | None]:
+        return self._client._call_raw(revoke_end_user(end_user_id))
+
+
+class RawApps:
+    def __init__(self, client: PromptFloe) -> None:
+        self._client = client
+
+    def list(self, *, cursor: str | None = None, limit: int | None = None
+             ) -> RawResponse[AppPage]:
+        return self._client._call_raw(list_apps(cursor, limit))
+
+    def get(self, app_id: str) -> RawResponse[App]:
+        return self._client._call_raw(get_app(app_id))
+
+    def deploy(self, app_id: str) -> RawResponse[Deployment]:
+        return self._client._call_raw(deploy_app(app_id))
+
+
+class RawUsage:
+    def __init__(self, client: PromptFloe) -> None:
+        self._client = client
+
+    def retrieve(self, *, date: str | Date | None = None) -> RawResponse[Usage]:
+        return self._client._call_raw(retrieve_usage(date))
+
+
+class WithRawResponse:
+    """``client.with_raw_response``: each call returns a :class:`RawResponse`."""
+
+    def __init__(self, client: PromptFloe) -> None:
+        self.sessions = RawSessions(client)
+        self.apps = RawApps(client)
+        self.usage = RawUsage(client)
+
+
+class AsyncRawSessions:
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self._client = client
+
+    async def issue(self, end_user_id: str, *, scopes: Sequence[str] | None = None,
+                    ttl_minutes: int | None = None) -> RawResponse[Session]:
+        return await self._client._call_raw(issue_session(end_user_id, scopes, ttl_minutes))
+
+    async def revoke(self, session_id: str) -> RawResponse[None]:
+        return await self._client._call_raw(revoke_session(session_id))
+
+    async def revoke_end_user(self, end_user_id: str) -> RawResponse[int | None]:
+        return await self._client._call_raw(revoke_end_user(end_user_id))
+
+
+class AsyncRawApps:
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self._client = client
+
+    async def list(self, *, cursor: str | None = None, limit: int | None = None
+                   ) -> RawResponse[AsyncAppPage]:
+        return await self._client._call_raw(list_apps_async(cursor, limit))
+
+    async def get(self, app_id: str) -> RawResponse[App]:
+        return await self._client._call_raw(get_app(app_id))
+
+    async def deploy(self, app_id: str) -> RawResponse[Deployment]:
+        return await self._client._call_raw(deploy_app(app_id))
+
+
+class AsyncRawUsage:
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self._client = client
+
+    async def retrieve(self, *, date: str | Date | None = None) -> RawResponse[Usage]:
+        return await self._client._call_raw(retrieve_usage(date))
+
+
+class AsyncWithRawResponse:
+    """``client.with_raw_response`` of ``AsyncPromptFloe``."""
+
+    def __init__(self, client: AsyncPromptFloe) -> None:
+        self.sessions = AsyncRawSessions(client)
+        self.apps = AsyncRawApps(client)
+        self.usage = AsyncRawUsage(client)

@@ -36,6 +36,7 @@ class StreamState:
     def __init__(self) -> None:
         self.run_id: str | None = None
         self.app_id: str | None = None
+        self.request_id: str | None = None  # of the response that started the run
         self.finished = False       # ``ready`` arrived: nothing more to wait for
         self.resumes_without_progress = 0
         self._decoder = SSEDecoder()
@@ -55,6 +56,8 @@ class StreamState:
         run_id = headers.get("promptfloe-run-id")
         if run_id and self.run_id is None:
             self.run_id = run_id
+        if self.request_id is None:
+            self.request_id = headers.get("promptfloe-request-id")
 
     def feed(self, chunk: bytes) -> Iterator[Event]:
         """The events ``chunk`` completes, in order; an ``error`` event raises
@@ -139,6 +142,12 @@ class Stream:
         return self._state.app_id
 
     @property
+    def request_id(self) -> str | None:
+        """The server's ``PromptFloe-Request-Id`` for the request that started
+        the run: quote it when you report a problem."""
+        return self._state.request_id
+
+    @property
     def last_event_id(self) -> str | None:
         """The id of the last event handed out: where a resume starts from."""
         return self._state.last_event_id
@@ -216,6 +225,10 @@ class AsyncStream:
     @property
     def app_id(self) -> str | None:
         return self._state.app_id
+
+    @property
+    def request_id(self) -> str | None:
+        return self._state.request_id
 
     @property
     def last_event_id(self) -> str | None:

@@ -16,9 +16,18 @@ imports neither httpx nor Pyodide's ``js``:
       client = PromptFloe(session_url=SESSION_URL, base_url=API, transport=transport)
       streaming = await transport.ready()  # PyScript allows top-level await
 
+For tests, :class:`MockTransport` (sync) and :class:`AsyncMockTransport` call
+your handler instead of the network, as httpx's ``MockTransport`` does: it gets
+each :class:`Request` and returns a :class:`Response`::
+
+    def handler(request: Request) -> Response:
+        return Response(200, json={"data": [], "nextCursor": None})
+
+    client = PromptFloe(api_key="pf_sess_test", transport=MockTransport(handler))
+
 Your own transport needs only :class:`SyncTransport` or :class:`AsyncTransport`:
-send a :class:`Request`, return a response with ``status``, ``headers`` and
-the body as an iterator of bytes.
+send a :class:`Request`, return a response with ``status_code``, ``headers``
+and the body as an iterator of bytes.
 """
 
 from __future__ import annotations
@@ -31,11 +40,13 @@ from ._transports.base import AsyncResponse, AsyncTransport, Request, SyncRespon
 if TYPE_CHECKING:
     from ._transports.fetch import FetchTransport
     from ._transports.httpx import AsyncHttpxTransport, HttpxTransport
+    from ._transports.mock import AsyncMockTransport, MockTransport, Response
     from ._transports.pyodide_http import PyodideHttpTransport
 
 __all__ = [
-    "AsyncHttpxTransport", "AsyncResponse", "AsyncTransport", "FetchTransport",
-    "HttpxTransport", "PyodideHttpTransport", "Request", "SyncResponse", "SyncTransport",
+    "AsyncHttpxTransport", "AsyncMockTransport", "AsyncResponse", "AsyncTransport",
+    "FetchTransport", "HttpxTransport", "MockTransport", "PyodideHttpTransport", "Request",
+    "Response", "SyncResponse", "SyncTransport",
 ]
 
 _MODULE_OF = {
@@ -43,6 +54,9 @@ _MODULE_OF = {
     "AsyncHttpxTransport": "httpx",
     "FetchTransport": "fetch",
     "PyodideHttpTransport": "pyodide_http",
+    "MockTransport": "mock",
+    "AsyncMockTransport": "mock",
+    "Response": "mock",
 }
 
 

@@ -1,7 +1,9 @@
-"""A scripted PromptFloe API on ``httpx.MockTransport``, for unit tests of the core.
+"""A scripted PromptFloe API on pf_browser's own ``MockTransport``, for unit tests.
 
-Tests above the transport line run against this; the real server over real
-sockets is tested in ``tests/server/`` and in Chromium in ``tests/browser/``.
+Tests above the transport line run against this, as users test their code;
+the httpx transport itself is tested in ``test_transport_httpx.py``, the real
+server over real sockets in ``tests/server/`` and in Chromium in
+``tests/browser/``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import httpx
+from pf_browser import APIConnectionError, AsyncPromptFloe, PromptFloe
+from pf_browser.transports import AsyncMockTransport, MockTransport, Request, Response
 
-from pf_browser import AsyncPromptFloe, PromptFloe
-
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[Request], Response]
 
 
 def sse(events: list[tuple[str, Any]], start: int = 1) -> bytes:
@@ -34,15 +35,15 @@ def file_event(n: int) -> tuple[str, Any]:
     return ("file", {"path": f"f{n}.txt", "size": 1, "content": str(n)})
 
 
-def error(status: int, code: str, message: str = "nope", **extra: Any) -> httpx.Response:
+def error(status: int, code: str, message: str = "nope", **extra: Any) -> Response:
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra.pop("retry_after"))
     body = {"error": {"type": "error", "code": code, "message": message, **extra}}
-    return httpx.Response(status, json=body, headers=headers)
+    return Response(status, json=body, headers=headers)
 
 
-class Dropping(httpx.SyncByteStream, httpx.AsyncByteStream):
+class Dropping:
     """A body that sends ``data`` in pieces then breaks like a dropped connection
     (or ends cleanly with ``drop=False``), and records being closed."""
 
@@ -54,13 +55,13 @@ class Dropping(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         yield from self.pieces
         if self.drop:
-            raise httpx.ReadError("connection reset")
+            raise APIConnectionError("connection reset")
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for piece in self.pieces:
             yield piece
         if self.drop:
-            raise httpx.ReadError("connection reset")
+            raise APIConnectionError("connection reset")
 
     def close(self) -> None:
         self.closed = True
@@ -69,28 +70,28 @@ class Dropping(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.closed = True
 
 
+def no_sleep(seconds: float) -> None:
+    return None  # retries are tested by what they ask for, not by waiting
+
+
+async def async_no_sleep(seconds: float) -> None:
+    return None
+
+
 def sync_client(handler: Handler, api_key: str | None = "pf_sess_static", **kw: Any
                 ) -> PromptFloe:
     kw.setdefault("base_url", "http://api")
-    client = PromptFloe(api_key, http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-                        **kw)
-    client._sleep = lambda s: None  # retries are tested by what they ask for, not by waiting
-    return client
+    kw.setdefault("sleep", no_sleep)
+    return PromptFloe(api_key=api_key, transport=MockTransport(handler), **kw)
 
 
 def async_client(handler: Handler, api_key: str | None = "pf_sess_static", **kw: Any
                  ) -> AsyncPromptFloe:
     kw.setdefault("base_url", "http://api")
-    client = AsyncPromptFloe(
-        api_key, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), **kw)
-
-    async def no_sleep(seconds: float) -> None:
-        return None
-
-    client._sleep = no_sleep
-    return client
+    kw.setdefault("sleep", async_no_sleep)
+    return AsyncPromptFloe(api_key=api_key, transport=AsyncMockTransport(handler), **kw)
 
 
-def bearer(request: httpx.Request) -> str | None:
+def bearer(request: Request) -> str | None:
     value = request.headers.get("authorization")
     return value.removeprefix("Bearer ") if value else None

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 
-import httpx
 import pytest
 from mock_api import async_client, bearer, error, sync_client
 
@@ -21,6 +20,7 @@ from pf_browser import (
     PromptFloeError,
     RefreshError,
 )
+from pf_browser.transports import Request, Response
 
 USAGE = {"date": "2026-11-28", "quota": 10, "used": 1,
          "byEndUser": [{"endUserId": "u1", "runs": 1, "calls": 2}]}
@@ -30,10 +30,10 @@ def accepts(*tokens: str):  # type: ignore[no-untyped-def]
     """An API that answers 200 to these tokens and 401 to any other."""
     seen: list[str | None] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(bearer(request))
         if bearer(request) in tokens:
-            return httpx.Response(200, json=USAGE)
+            return Response(200, json=USAGE)
         return error(401, "token_expired", "The session token expired.")
 
     return seen, handler
@@ -99,7 +99,7 @@ def test_403_is_final_no_refresh_no_retry() -> None:
     calls = []
     requests = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         requests.append(request)
         return error(403, "insufficient_scope", "This session lacks the build scope.")
 
@@ -170,15 +170,15 @@ async def test_async_refresh_fn_may_be_sync_or_async() -> None:
 
 
 def test_session_url_fetches_the_first_token_on_first_use_without_authorization() -> None:
-    session_posts: list[httpx.Request] = []
+    session_posts: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/api/promptfloe/session":
+    def handler(request: Request) -> Response:
+        if request.path == "/api/promptfloe/session":
             session_posts.append(request)
-            return httpx.Response(200, json={"token": "pf_sess_a", "expiresIn": 1800,
+            return Response(200, json={"token": "pf_sess_a", "expiresIn": 1800,
                                              "expiresAt": "2100-01-01T00:00:00Z"})
         assert bearer(request) == "pf_sess_a"
-        return httpx.Response(200, json=USAGE)
+        return Response(200, json=USAGE)
 
     client = sync_client(handler, None, session_url="http://app/api/promptfloe/session")
     assert session_posts == []
@@ -190,7 +190,7 @@ def test_session_url_fetches_the_first_token_on_first_use_without_authorization(
 
 
 async def test_session_endpoint_saying_signed_out_raises_refresh_error_with_the_status() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         return error(401, "signed_out", "You are signed out.")
 
     client = async_client(handler, None, session_url="http://app/session")
@@ -225,10 +225,10 @@ def test_no_credential_at_all_is_refused_with_advice() -> None:
 def test_secret_key_is_refused_in_a_browser(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
     monkeypatch.setattr(sys, "platform", "emscripten")
     with pytest.raises(PromptFloeError, match="secret") as info:
-        AsyncPromptFloe(key, transport=object())  # type: ignore[arg-type]
+        AsyncPromptFloe(api_key=key, transport=object())  # type: ignore[arg-type]
     assert key not in str(info.value)
-    AsyncPromptFloe(key, transport=object(), dangerously_allow_browser=True)  # type: ignore[arg-type]
-    AsyncPromptFloe("pf_sess_fine", transport=object())  # type: ignore[arg-type]
+    AsyncPromptFloe(api_key=key, transport=object(), dangerously_allow_browser=True)  # type: ignore[arg-type]
+    AsyncPromptFloe(api_key="pf_sess_fine", transport=object())  # type: ignore[arg-type]
 
 
 def test_refresh_fn_handing_a_secret_key_to_a_browser_is_refused(
@@ -311,11 +311,11 @@ async def test_a_401_for_a_token_already_replaced_retries_with_the_new_one() -> 
     slow_gate = asyncio.Event()
     calls = 0
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: Request) -> Response:
         token = bearer(request)
         if token == "fresh":
-            return httpx.Response(200, json=USAGE)
-        if request.url.params.get("date") == "slow":
+            return Response(200, json=USAGE)
+        if request.params.get("date") == "slow":
             await slow_gate.wait()  # answers 401 only after the fast one refreshed
         return error(401, "token_expired")
 
@@ -326,9 +326,9 @@ async def test_a_401_for_a_token_already_replaced_retries_with_the_new_one() -> 
         return "fresh"
 
     client = async_client(handler, "stale", refresh_fn=refresh_fn)  # type: ignore[arg-type]
-    slow = asyncio.ensure_future(client.usage.retrieve("slow"))
+    slow = asyncio.ensure_future(client.usage.retrieve(date="slow"))
     await asyncio.sleep(0)
-    await client.usage.retrieve("fast")
+    await client.usage.retrieve(date="fast")
     await slow
     assert calls == 1
 
@@ -366,11 +366,11 @@ def test_refresh_fn_returning_an_expired_token_is_called_once_per_request() -> N
 def test_session_endpoint_refusing_is_final_and_the_api_is_not_called(status: int) -> None:
     api_calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/session":
+    def handler(request: Request) -> Response:
+        if request.path == "/session":
             return error(status, "signed_out", "Sign in first.")
         api_calls.append(request)
-        return httpx.Response(200, json=USAGE)
+        return Response(200, json=USAGE)
 
     client = sync_client(handler, None, session_url="http://app/session")
     with pytest.raises(RefreshError, match=f"answered {status}.*sign them in") as info:
@@ -386,9 +386,9 @@ def test_session_expiry_is_measured_against_the_servers_date_not_our_clock() -> 
     clock = Clock()
     minted = iter(["s1", "s2"])
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/session":
-            return httpx.Response(
+    def handler(request: Request) -> Response:
+        if request.path == "/session":
+            return Response(
                 200, json={"token": next(minted), "expiresAt": "2001-01-01T00:10:00Z"},
                 headers={"Date": "Mon, 01 Jan 2001 00:00:00 GMT"})  # 600 s to live
         return handler_api(request)

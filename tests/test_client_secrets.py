@@ -7,13 +7,12 @@ import logging
 import traceback
 from collections.abc import Callable
 
-import httpx
 import pytest
 from mock_api import RUN, Dropping, async_client, error, sse, sync_client
 
-from pf_browser import PromptFloe, PromptFloeError
+from pf_browser import APIConnectionError, PromptFloe, PromptFloeError
 from pf_browser._core import Send
-from pf_browser._transports.base import Request
+from pf_browser.transports import Request, Response
 
 KEY = "pf_live_K3YSECRET"
 TOKEN = "pf_sess_T0KENSECRET"
@@ -31,12 +30,12 @@ def chain(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))
 
 
-def refused(request: httpx.Request) -> httpx.Response:
+def refused(request: Request) -> Response:
     return error(401, "token_revoked", "The session was revoked.")
 
 
-def unreachable(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("connection refused")
+def unreachable(request: Request) -> Response:
+    raise APIConnectionError("connection refused")
 
 
 @pytest.mark.parametrize(("handler", "kw"), [
@@ -45,7 +44,7 @@ def unreachable(request: httpx.Request) -> httpx.Response:
     (refused, {}),
 ])
 def test_failures_show_no_credential_in_the_exception_chain_or_logs(
-        caplog: pytest.LogCaptureFixture, handler: Callable[[httpx.Request], httpx.Response],
+        caplog: pytest.LogCaptureFixture, handler: Callable[[Request], Response],
         kw: dict[str, object]) -> None:
     caplog.set_level(logging.DEBUG)
     client = sync_client(handler, TOKEN, max_retries=1, **kw)
@@ -76,11 +75,11 @@ def test_reprs_name_the_kind_of_credential_never_its_value() -> None:
 def test_a_stream_and_its_errors_show_no_credential(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        body = Dropping([sse([RUN])]) if request.url.path.endswith("generate") else None
+    def handler(request: Request) -> Response:
+        body = Dropping([sse([RUN])]) if request.path.endswith("generate") else None
         if body is None:
-            raise httpx.ConnectError("gone")
-        return httpx.Response(200, headers={"PromptFloe-Run-Id": "run_1"}, stream=body)
+            raise APIConnectionError("gone")
+        return Response(200, headers={"PromptFloe-Run-Id": "run_1"}, stream=body)
 
     stream = sync_client(handler, TOKEN, max_retries=0).apps.generate_stream("x")
     with pytest.raises(PromptFloeError) as info:
@@ -94,5 +93,5 @@ def test_a_secret_key_refused_in_a_browser_is_not_echoed(
 
     monkeypatch.setattr(sys, "platform", "emscripten")
     with pytest.raises(PromptFloeError, match="secret") as info:
-        PromptFloe(KEY, transport=object())  # type: ignore[arg-type]
+        PromptFloe(api_key=KEY, transport=object())  # type: ignore[arg-type]
     assert_clean(chain(info.value))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 import pytest
 from mock_api import (
     READY,
@@ -27,18 +26,19 @@ from pf_browser import (
     StreamError,
     UnknownEvent,
 )
+from pf_browser.transports import Request, Response
 
 STREAM_HEADERS = {"content-type": "text/event-stream", "PromptFloe-Run-Id": "run_1"}
 
 
-def stream_response(body: bytes | Dropping) -> httpx.Response:
+def stream_response(body: bytes | Dropping) -> Response:
     if isinstance(body, Dropping):
-        return httpx.Response(200, headers=STREAM_HEADERS, stream=body)
-    return httpx.Response(200, headers=STREAM_HEADERS, content=body)
+        return Response(200, headers=STREAM_HEADERS, stream=body)
+    return Response(200, headers=STREAM_HEADERS, content=body)
 
 
-def simple(request: httpx.Request) -> httpx.Response:
-    assert request.url.path == "/v1/apps/generate"
+def simple(request: Request) -> Response:
+    assert request.path == "/v1/apps/generate"
     assert json.loads(request.content) == {"prompt": "a bakery"}
     assert request.headers["accept"] == "text/event-stream"
     return stream_response(sse([RUN, file_event(1), ("thinking", "hmm"), file_event(2), READY]))
@@ -71,7 +71,7 @@ def test_events_carry_a_type_string_as_in_the_product_docs() -> None:
 
 
 def test_error_event_raises_stream_error_with_the_run_id() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         return stream_response(sse([RUN, ("error", {"code": "generation_failed",
                                                     "message": "the model is down"})]))
 
@@ -93,18 +93,18 @@ def test_an_error_status_before_the_stream_raises_at_once() -> None:
     assert info.value.code == "insufficient_scope"
 
 
-def make_resuming_api(*, rotate_token: bool = False) -> tuple[list[httpx.Request], object]:
+def make_resuming_api(*, rotate_token: bool = False) -> tuple[list[Request], object]:
     """First connection drops after two events and half of the third; resume replays."""
     events = [RUN, file_event(1), file_event(2), file_event(3), READY]
     whole = sse(events)
     cut = whole.index(b"id: 3") + 10  # in the middle of event 3
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(request)
-        if request.url.path == "/v1/apps/generate":
+        if request.path == "/v1/apps/generate":
             return stream_response(Dropping([whole[:cut]]))
-        assert request.url.path == "/v1/runs/run_1/events"
+        assert request.path == "/v1/runs/run_1/events"
         if rotate_token and bearer(request) != "tok_2":
             return error(401, "token_expired", "the session token expired")
         last = int(request.headers["last-event-id"])
@@ -142,8 +142,8 @@ async def test_resume_reads_the_current_token_not_the_one_the_stream_started_wit
 
 
 def test_a_drop_before_the_run_started_raises_connection_error() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
+    def handler(request: Request) -> Response:
+        return Response(200, headers={"content-type": "text/event-stream"},
                               stream=Dropping([b": keep-alive\n\n"]))
 
     with pytest.raises(APIConnectionError):
@@ -153,9 +153,9 @@ def test_a_drop_before_the_run_started_raises_connection_error() -> None:
 def test_a_stream_that_keeps_dropping_gives_up() -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        body = sse([RUN]) if request.url.path.endswith("generate") else b""
+    def handler(request: Request) -> Response:
+        calls.append(request.path)
+        body = sse([RUN]) if request.path.endswith("generate") else b""
         return stream_response(Dropping([body] if body else []))
 
     with pytest.raises(APIConnectionError, match="kept dropping"):
@@ -183,7 +183,7 @@ async def test_leaving_async_with_closes_the_connection() -> None:
 def test_a_401_before_the_first_event_refreshes_once_and_retries() -> None:
     seen: list[str | None] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(bearer(request))
         if bearer(request) != "tok_new":
             return error(401, "token_revoked", "the session was revoked")
@@ -199,7 +199,7 @@ async def test_a_stream_never_starts_on_a_token_about_to_expire() -> None:
     now = [1000.0]
     tokens = iter([{"token": "t1", "expiresIn": 120}, {"token": "t2", "expiresIn": 120}])
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(bearer(request))
         return stream_response(sse([RUN, READY]))
 
@@ -239,7 +239,7 @@ def test_resume_after_a_drop_sends_last_event_id_and_no_body() -> None:
     seen, handler = make_resuming_api()
     list(sync_client(handler).apps.generate_stream("x"))  # type: ignore[arg-type]
     resume = seen[1]
-    assert resume.method == "GET" and resume.content == b""
+    assert resume.method == "GET" and resume.content is None
     assert resume.headers["accept"] == "text/event-stream"
 
 
@@ -247,7 +247,7 @@ def test_keep_alive_comments_and_crlf_line_ends_are_handled() -> None:
     body = sse([RUN, file_event(1), READY]).replace(b"\n", b"\r\n")
     body = b": keep-alive\r\n\r\n" + body
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         # one byte per chunk: events cut at every possible point
         return stream_response(Dropping([body[i:i + 1] for i in range(len(body))],
                                         drop=False))
@@ -267,18 +267,18 @@ async def test_aclose_mid_stream_closes_the_connection_and_ends_iteration() -> N
 
 
 def test_a_drop_before_any_event_resumes_by_the_run_id_header_from_the_start() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
     events = [RUN, file_event(1), READY]
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(request)
-        if request.url.path == "/v1/apps/generate":
+        if request.path == "/v1/apps/generate":
             return stream_response(Dropping([]))  # headers, then the connection drops
         return stream_response(sse(events))
 
     got = [ev.type for ev in sync_client(handler).apps.generate_stream("x")]
     assert got == ["run", "file", "ready"]
-    assert seen[1].url.path == "/v1/runs/run_1/events"
+    assert seen[1].path == "/v1/runs/run_1/events"
     assert "last-event-id" not in seen[1].headers
 
 

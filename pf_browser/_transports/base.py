@@ -17,9 +17,11 @@ for an HTTP status: statuses are the core's business.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
     "AsyncResponse",
@@ -48,6 +50,20 @@ class Request:
     def __repr__(self) -> str:
         # Headers carry the bearer credential: never print them.
         return f"<Request {self.method} {self.url}>"
+
+    @property
+    def path(self) -> str:
+        """The URL's path, without its query: ``/v1/apps``."""
+        return urlsplit(self.url).path
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The URL's query parameters: ``{"limit": "20"}``."""
+        return dict(parse_qsl(urlsplit(self.url).query))
+
+    def json(self) -> Any:
+        """The body as JSON (None if there is none)."""
+        return None if self.content is None else json.loads(self.content)
 
 
 class SyncResponse(Protocol):
