@@ -37,7 +37,7 @@ from _local_servers import PeerServer, StaticServer  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, PAGES, is_local  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-EVENTS, SIZE = 5000, 1400  # file events of ~1.4 KB, as BROWSER.md's first measurement
+EVENTS, SIZE = 5000, 1400  # file events of ~1.4 KB, as in a generated app's larger files
 ROUNDS = 7  # alternating rounds; this machine is shared, so report best, median and paired
 LATENCY_EVENTS, LATENCY_GAP = 40, 0.05
 

@@ -32,6 +32,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 
 from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
 from httpx_sse._decoders import SSELineDecoder
@@ -179,12 +180,12 @@ def main() -> None:
         check_events(chunks, payloads)
         assert public_api(chunks) == httpx_sse(chunks) == len(payloads)
         r = best_rates({
-            "ours": lambda c=chunks: ours(c),
-            "httpx-sse": lambda c=chunks: httpx_sse(c),
-            "floor": lambda p=payloads: floor(p),
-            "public API": lambda c=chunks: public_api(c),
-            "loads+objects": lambda p=payloads: loads_objects(p),
-            "scan+from_wire": lambda p=payloads: scan_from_wire(p),
+            "ours": partial(ours, chunks),
+            "httpx-sse": partial(httpx_sse, chunks),
+            "floor": partial(floor, payloads),
+            "public API": partial(public_api, chunks),
+            "loads+objects": partial(loads_objects, payloads),
+            "scan+from_wire": partial(scan_from_wire, payloads),
         }, args.rounds)
         print(f"{name:<22}{r['ours']:>12,.0f}{r['httpx-sse']:>12,.0f}{r['floor']:>12,.0f}"
               f"{r['ours'] / r['httpx-sse']:>15.2f}x{r['ours'] / r['floor']:>11.2f}x")

@@ -1,4 +1,4 @@
-"""Credentials and their renewal, with no I/O (API.md, "Token lifecycle").
+"""Credentials and their renewal, with no I/O (docs/api.md, "Tokens").
 
 :class:`TokenState` holds the current token, when it must be renewed (in the
 local monotonic clock, so a wrong wall clock in the browser does not matter),

@@ -196,12 +196,15 @@ class PromptFloe(_BaseClient):
                            lambda: _parse(op, reply))
 
     def _reply(self, op: Op[Any]) -> Reply:
-        return drive(request_flow(self._endpoint, op.method, op.path, body=op.body),  # type: ignore[no-any-return]
-                     self._perform)
+        reply: Reply = drive(request_flow(self._endpoint, op.method, op.path, body=op.body),
+                             self._perform)
+        return reply
 
     def _stream(self, body: Any) -> Stream:
         def open_(path: str | None, headers: dict[str, str] | None) -> SyncResponse:
-            return drive(self._generate_flow(body, path, headers), self._perform)  # type: ignore[no-any-return]
+            response: SyncResponse = drive(self._generate_flow(body, path, headers),
+                                           self._perform)
+            return response
         return Stream(open_)
 
     def _perform(self, action: Any) -> Any:
@@ -306,12 +309,15 @@ class AsyncPromptFloe(_BaseClient):
                            lambda: _parse(op, reply))
 
     async def _reply(self, op: Op[Any]) -> Reply:
-        return await adrive(  # type: ignore[no-any-return]
+        reply: Reply = await adrive(
             request_flow(self._endpoint, op.method, op.path, body=op.body), self._perform)
+        return reply
 
     def _stream(self, body: Any) -> AsyncStream:
         async def open_(path: str | None, headers: dict[str, str] | None) -> AsyncResponse:
-            return await adrive(self._generate_flow(body, path, headers), self._perform)  # type: ignore[no-any-return]
+            response: AsyncResponse = await adrive(self._generate_flow(body, path, headers),
+                                                   self._perform)
+            return response
         return AsyncStream(open_)
 
     async def _perform(self, action: Any) -> Any:

@@ -156,7 +156,7 @@ _BY_STATUS: dict[int, tuple[type[APIStatusError], str]] = {
 
 
 def error_from_reply(reply: Reply) -> APIStatusError:
-    """The typed exception for an error reply (API.md, "Errors")."""
+    """The typed exception for an error reply (docs/api.md, "Errors")."""
     status = reply.status_code
     err: dict[str, Any] = {}
     body: Any = None
@@ -184,7 +184,7 @@ def error_from_reply(reply: Reply) -> APIStatusError:
             f"{said or 'Too many requests'}. Wait {wait}, then try again.",
             status_code=status, code=code or "rate_limited", request_id=request_id,
             body=body, retry_after=retry_after)
-    cls, advice = _BY_STATUS.get(status, (None, ""))  # type: ignore[assignment]
+    cls, advice = _BY_STATUS.get(status, (None, ""))
     if cls is None:
         if status >= 500:
             cls, advice = ServerError, "The API failed; try again later."
@@ -226,7 +226,7 @@ def _http_date_delta(later: str, now: str | None) -> float | None:
 
 
 def _quota_fields(body: Any, err: dict[str, Any]) -> tuple[int | None, int | None, str | None]:
-    # API.md puts quota, used and resetsAt in "the body"; accept them at the
+    # The contract puts quota, used and resetsAt in "the body"; accept them at the
     # top level or inside "error".
     def pick(name: str) -> Any:
         if name in err:

@@ -1,6 +1,6 @@
 """From decoded Server-Sent Events to the typed events callers see.
 
-API.md, "Generation (SSE)": ``run``, ``file`` and ``ready`` carry one JSON
+docs/api.md, "Generation": ``run``, ``file`` and ``ready`` carry one JSON
 object each; ``error`` ends the stream; any other type is passed through as
 :class:`UnknownEvent` (forward compatibility), never dropped.
 

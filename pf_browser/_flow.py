@@ -56,7 +56,7 @@ def request_flow(
         if auth.can_refresh and not refreshed and not auth.fresh():
             # No token yet, or due for renewal: a stream never starts on a
             # token about to expire. This counts as the request's one refresh
-            # (API.md): a 401 for the token it brought is final.
+            # (docs/api.md): a 401 for the token it brought is final.
             refreshed = True
             yield Refresh(auth.generation)
         # Generation first: a refresh in another thread sets the token, then

@@ -3,7 +3,7 @@
 :class:`StreamState` is the sans-IO part: it decodes chunks into typed events,
 remembers the run and the last event id, drops any event the caller has
 already seen, and says how to resume: ``GET /v1/runs/{runId}/events`` with
-``Last-Event-ID`` (API.md, "Generation"). Each resume goes through the normal
+``Last-Event-ID`` (docs/api.md, "Generation"). Each resume goes through the normal
 request flow, so it reads the *current* token: an SSE client that keeps the
 headers it started with fails forever once the token rotates.
 
@@ -107,7 +107,7 @@ class StreamState:
                 "progress; resume later with the run id.") from dropped
         # A new decoder: a partial event from the old connection is discarded,
         # and the server replays it whole after Last-Event-ID.
-        # API.md's ids count up from 1; with any other id, resume from the start.
+        # The API's ids count up from 1; with any other id, resume from the start.
         self._resumed_after = _seq(self._handed)
         self._decoder = SSEDecoder(self._handed if self._resumed_after is not None else "")
         headers = {} if self._resumed_after is None else {"last-event-id": self._handed}
@@ -115,7 +115,7 @@ class StreamState:
 
 
 def _seq(id: str) -> int | None:
-    """An event id as a number (API.md: ids count up), or None if it is not one."""
+    """An event id as a number (the API's ids count up), or None if it is not one."""
     return int(id) if id.isascii() and id.isdigit() else None
 
 

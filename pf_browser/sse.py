@@ -8,7 +8,7 @@ It follows WHATWG HTML, "9.2.6 Interpreting an event stream"
 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 
 This is the stream's hot path, so it works on whole buffers, not characters
-(``benchmarks/bench_sse.py`` measures it; STYLE.md: "No clever code on the hot
+(``benchmarks/bench_sse.py`` measures it; our rule: "no clever code on the hot
 path without its benchmark"):
 
 - each chunk is decoded once; if it holds a CR, CRLF and CR become LF in two
@@ -76,7 +76,7 @@ def _sse(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
     return sse
 
 
-# The head of the shape the API sends (API.md): an id, a type, then one line of
+# The head of the shape the API sends (docs/api.md): an id, a type, then one line of
 # data. An id containing NUL (which the spec ignores) and an empty type (which
 # means "message") don't match, so they take the general path.
 _CANONICAL_HEAD = re.compile(r"id: ([^\n\0]*)\nevent: ([^\n]+)\ndata: ")

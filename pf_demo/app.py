@@ -45,7 +45,7 @@ DEFAULT_USERS: tuple[DemoUser, ...] = (
 
 # HTML, "cross-origin isolated": what SharedArrayBuffer needs, which the sync
 # client's streaming transport (pyodide-http in a worker) relies on. Only the
-# worker page pays this price (BROWSER.md, "Cross-origin isolation has a price").
+# worker page pays this price (docs/browser.md, "The sync client in a worker").
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
@@ -98,7 +98,7 @@ def create_app(
     async def signout(request: Request) -> Response:
         user: DemoUser | None = request.state.user
         if user is not None:
-            # Signing out ends the user's live sessions too (API.md,
+            # Signing out ends the user's live sessions too (docs/api.md,
             # "POST /v1/sessions/revoke"), not only this browser's cookie.
             await revoke_end_user(api_base_url, api_key, user.id)
         response = back(request)

@@ -2,7 +2,7 @@
 
 This is the endpoint a page's ``session_url`` points at. The secret key stays
 here; the browser only ever receives a short-lived session token for its own
-end user, with that user's scopes (API.md, "Sessions").
+end user, with that user's scopes (docs/api.md, "Sessions").
 """
 
 from __future__ import annotations

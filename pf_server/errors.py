@@ -1,6 +1,6 @@
 """The contract's one error shape, and the handlers that guarantee it.
 
-Every failure answers ``{"error": {"type", "code", "message"}}`` (API.md,
+Every failure answers ``{"error": {"type", "code", "message"}}`` (docs/api.md,
 "Errors"): routes raise :class:`ApiError`; Starlette's own 404 and 405 and any
 unexpected exception are turned into the same shape here, so no request ever
 sees an HTML page or a stack trace.

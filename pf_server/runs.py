@@ -5,7 +5,7 @@ written to the database as it happens (``run_events``) before any watcher is
 woken, so :meth:`Runs.follow` can replay everything after a ``Last-Event-ID``
 from the database and then wait for what comes next — no event is lost or
 repeated across a reconnect. A watcher that leaves changes nothing for the
-run. Event ids are integers from 1 per run (API.md, "Generation").
+run. Event ids are integers from 1 per run (docs/api.md, "Generation").
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["TERMINAL", "Runs"]
 
 log = logging.getLogger("pf_server")
 
-TERMINAL = frozenset({"ready", "error"})  # the stream ends after either (API.md)
+TERMINAL = frozenset({"ready", "error"})  # the stream ends after either (docs/api.md)
 
 
 @dataclass

@@ -13,8 +13,9 @@ from mock_api import async_client, sync_client
 from pf_browser import App, AsyncPromptFloe, PromptFloe, PromptFloeError, Session, SessionGrant
 from pf_browser.transports import AsyncMockTransport, MockTransport, Request, Response
 
-APP = {"endUserId": "u1", "prompt": "p", "status": "ready", "createdAt": "2026-11-28T19:30:00Z",
-       "previewUrl": None, "deployedUrl": None, "files": []}
+APP: dict[str, object] = {
+    "endUserId": "u1", "prompt": "p", "status": "ready", "createdAt": "2026-11-28T19:30:00Z",
+    "previewUrl": None, "deployedUrl": None, "files": []}
 USAGE = {"date": "2026-11-28", "quota": 10, "used": 1, "byEndUser": []}
 
 
@@ -71,12 +72,12 @@ def test_PROMPTFLOE_API_KEY_is_never_read_in_a_browser(monkeypatch: pytest.Monke
 
 def test_optional_parameters_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        PromptFloe("pf_sess_x", transport=MockTransport(ok))  # type: ignore[misc]
+        PromptFloe("pf_sess_x", transport=MockTransport(ok))  # type: ignore[call-arg]
     client = sync_client(ok)
     with pytest.raises(TypeError):
-        client.sessions.issue("u1", ["build"])  # type: ignore[misc]
+        client.sessions.issue("u1", ["build"])  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        client.usage.retrieve("2026-11-28")  # type: ignore[misc]
+        client.usage.retrieve("2026-11-28")  # type: ignore[call-arg]
 
 
 def test_with_raw_response_gives_the_request_id_and_headers_of_a_success() -> None:

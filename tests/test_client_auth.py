@@ -1,4 +1,4 @@
-"""Token lifecycle (API.md): one refresh at a time, at most one retry, 403 final,
+"""Token lifecycle (docs/api.md): one refresh at a time, at most one retry, 403 final,
 failing refreshes cooled down, renewal ahead of expiry, secrets kept secret."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 from mock_api import async_client, bearer, error, sync_client
@@ -26,7 +27,7 @@ USAGE = {"date": "2026-11-28", "quota": 10, "used": 1,
          "byEndUser": [{"endUserId": "u1", "runs": 1, "calls": 2}]}
 
 
-def accepts(*tokens: str):  # type: ignore[no-untyped-def]
+def accepts(*tokens: str) -> tuple[list[str | None], Callable[[Request], Response]]:
     """An API that answers 200 to these tokens and 401 to any other."""
     seen: list[str | None] = []
 
@@ -89,7 +90,11 @@ def test_concurrent_401s_in_threads_share_one_refresh_call() -> None:
 def test_a_second_401_raises_and_refresh_fn_is_called_once() -> None:
     seen, handler = accepts()  # nothing is accepted
     calls = []
-    client = sync_client(handler, "stale", refresh_fn=lambda: calls.append(1) or "also_bad")
+    def refresh_fn() -> str:
+        calls.append(1)
+        return "also_bad"
+
+    client = sync_client(handler, "stale", refresh_fn=refresh_fn)
     with pytest.raises(AuthenticationError, match="newly minted"):
         client.usage.retrieve()
     assert calls == [1] and seen == ["stale", "also_bad"]
@@ -103,7 +108,11 @@ def test_403_is_final_no_refresh_no_retry() -> None:
         requests.append(request)
         return error(403, "insufficient_scope", "This session lacks the build scope.")
 
-    client = sync_client(handler, "tok", refresh_fn=lambda: calls.append(1) or "x")
+    def refresh_fn() -> str:
+        calls.append(1)
+        return "x"
+
+    client = sync_client(handler, "tok", refresh_fn=refresh_fn)
     with pytest.raises(PermissionDeniedError):
         client.usage.retrieve()
     assert calls == [] and len(requests) == 1

@@ -38,7 +38,8 @@ APP = {"id": "app_1", "endUserId": "u1", "prompt": "p", "status": "ready",
     (503, "unavailable", ServerError),
     (418, "teapot", APIStatusError),
 ])
-def test_each_status_raises_its_exception(status: int, code: str, exc_type: type) -> None:
+def test_each_status_raises_its_exception(status: int, code: str,
+                                          exc_type: type[APIStatusError]) -> None:
     client = sync_client(lambda r: error(status, code, "what went wrong"), max_retries=0)
     with pytest.raises(exc_type) as info:
         client.apps.get("app_1")

@@ -37,7 +37,7 @@ class RecordingTransport:
     def __init__(self) -> None:
         self.closed = 0
 
-    async def send(self, request: Request) -> object:
+    async def send(self, request: Request) -> Response:
         raise AssertionError("not used")
 
     async def aclose(self) -> None:

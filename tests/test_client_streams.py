@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from mock_api import (
@@ -39,7 +38,7 @@ def stream_response(body: bytes | Dropping) -> Response:
 
 def simple(request: Request) -> Response:
     assert request.path == "/v1/apps/generate"
-    assert json.loads(request.content) == {"prompt": "a bakery"}
+    assert request.json() == {"prompt": "a bakery"}
     assert request.headers["accept"] == "text/event-stream"
     return stream_response(sse([RUN, file_event(1), ("thinking", "hmm"), file_event(2), READY]))
 

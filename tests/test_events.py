@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import FrozenInstanceError, astuple
+from dataclasses import FrozenInstanceError, astuple, is_dataclass
 
 import pytest
 from hypothesis import given
@@ -66,10 +66,11 @@ def test_from_wire_builds_what_the_constructor_builds() -> None:
         (ReadyEvent.from_wire({"appId": "a", "previewUrl": "u"}), ReadyEvent("a", "u")),
     ]
     for built, made in cases:
+        assert is_dataclass(built) and not isinstance(built, type)
         assert built == made and hash(built) == hash(made) and repr(built) == repr(made)
         assert astuple(built) == astuple(made)
         with pytest.raises(FrozenInstanceError):
-            built.type = "x"  # type: ignore[misc]
+            built.type = "x"  # type: ignore[attr-defined]
 
 
 _json_value = st.recursive(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from pf_browser import AsyncPromptFloe, PromptFloe
@@ -48,7 +50,7 @@ def test_a_response_has_one_body_and_headers_in_any_case() -> None:
 
 
 def test_closing_a_response_closes_its_stream() -> None:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         yield b"a"
         yield b"b"
 

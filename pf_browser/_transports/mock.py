@@ -56,10 +56,10 @@ class Headers(dict[str, str]):
     def __contains__(self, name: object) -> bool:
         return super().__contains__(name.lower() if isinstance(name, str) else name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return super().get(name.lower(), default)
 
-    def setdefault(self, name: str, default: str) -> str:  # type: ignore[override]
+    def setdefault(self, name: str, default: str) -> str:
         return super().setdefault(name.lower(), default)
 
 

@@ -34,7 +34,7 @@ async def create_session(request: Request) -> Response:
         if beyond:
             raise ApiError(403, "insufficient_scope",
                            f"A session cannot have the '{beyond[0]}' scope: this key lacks it.")
-        scopes = tuple(dict.fromkeys(asked))  # as asked (API.md's example), no repeats
+        scopes = tuple(dict.fromkeys(asked))  # as asked (the contract's example), no repeats
     now = svc.clock.now()
     session, token = svc.store.create_session(principal.workspace_id, principal.key_id,
                                               end_user_id, scopes, now, now + ttl * 60)

@@ -61,7 +61,7 @@ CHROMIUM = "/usr/bin/chromium"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 LOCAL_SCHEMES = {"blob", "data", "about"}
 
-# BROWSER.md: these flags keep Chromium from calling home. The resolver rule
+# docs/browser.md: these flags keep Chromium from calling home. The resolver rule
 # makes every other host fail to resolve, so a stray URL cannot leave the machine.
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -107,8 +107,9 @@ def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
 
 
 def listed_files(page: Page) -> list[str]:
-    return page.locator("[data-testid=files] li").evaluate_all(
+    paths: list[str] = page.locator("[data-testid=files] li").evaluate_all(
         "items => items.map(li => li.dataset.path)")
+    return paths
 
 
 # -- the main-thread page (async client) ----------------------------------------

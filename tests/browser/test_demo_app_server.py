@@ -78,7 +78,7 @@ def test_signed_in_user_gets_a_session_token_with_their_scopes(client: httpx.Cli
 
 
 def test_each_request_mints_a_new_token(client: httpx.Client) -> None:
-    # API.md: refresh_fn must return a newly minted token each call.
+    # docs/api.md: refresh_fn must return a newly minted token each call.
     sign_in(client, BUILDER)
     first = client.post("/api/promptfloe/session").json()["token"]
     second = client.post("/api/promptfloe/session").json()["token"]

@@ -117,8 +117,9 @@ def test_a_bad_or_missing_authorization_is_401_with_a_bearer_challenge(
     try:
         answer = httpx.get(live_server.base_url + "/v1/apps", headers=headers)
     except UnicodeEncodeError:  # httpx refuses non-ASCII headers: send bytes
+        assert header is not None
         answer = httpx.get(live_server.base_url + "/v1/apps",
-                           headers={"Authorization": header.encode()})  # type: ignore[union-attr]
+                           headers=[(b"Authorization", header.encode())])
     assert_error(answer, 401, "invalid_token")
     assert answer.headers["www-authenticate"].startswith("Bearer realm=")
     if header is not None:

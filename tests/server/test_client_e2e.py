@@ -34,8 +34,8 @@ def test_a_session_generates_every_file_then_ready_and_the_preview_serves_it(
     with PromptFloe(api_key=minted.token, base_url=live_server.base_url) as client, \
             client.apps.generate_stream("A landing page for a cheese shop") as stream:
         got = list(stream)
+        assert isinstance(got[0], RunEvent) and isinstance(got[-1], ReadyEvent)
         app = client.apps.get(got[0].app_id)
-    assert isinstance(got[0], RunEvent) and isinstance(got[-1], ReadyEvent)
     files = [e for e in got[1:-1] if isinstance(e, FileEvent)]
     assert len(files) == len(got) - 2
     assert [(f.path, f.size) for f in files] == [(f.path, f.size) for f in app.files]

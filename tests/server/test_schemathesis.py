@@ -30,7 +30,7 @@ def api() -> Iterator[Any]:
 
 
 # A request the schema forbids must be refused with a 4xx the contract names:
-# 413 is the contract's answer to an over-long prompt (API.md, "Errors").
+# 413 is the contract's answer to an over-long prompt (docs/api.md, "Errors").
 REJECTED = ["400", "401", "403", "404", "405", "409", "413", "429"]
 
 
@@ -49,7 +49,7 @@ def api_schema(api: Any) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms_and_never_fails(case: Any, api: Any) -> None:

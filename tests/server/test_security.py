@@ -184,7 +184,7 @@ def test_no_key_or_token_appears_in_any_log_line(logged: _Collect,
         call(server, "GET", "/v1/apps", minted["token"])  # 401 revoked
         call(server, "GET", "/v1/apps", "pf_test_wrong-key-for-the-log-test")
         secrets.append("pf_test_wrong-key-for-the-log-test")
-        server.store.apps = _explode  # an unexpected failure: logged with its traceback
+        server.store.apps = _explode  # type: ignore[method-assign]  # an unexpected failure, logged with its traceback
         assert call(server, "GET", "/v1/apps", server.api_key).status_code == 500
         httpx.get(server.base_url + "/v1/apps", headers=bearer(server.api_key))
     out, err = capfd.readouterr()
@@ -202,7 +202,7 @@ def _explode(*args: Any, **kwargs: Any) -> Any:
 
 def test_an_unexpected_failure_is_a_json_500_without_details_and_with_cors() -> None:
     with LiveServer(allowed_origins=["http://app.test"]) as server:
-        server.store.apps = _explode
+        server.store.apps = _explode  # type: ignore[method-assign]
         answer = call(server, "GET", "/v1/apps", server.api_key,
                       headers={"Origin": "http://app.test"})
         error = assert_error(answer, 500, "internal_error")
