@@ -1,4 +1,5 @@
-"""The server, assembled in one place: storage, clock, generator, runs, routes, middleware."""
+"""The server, assembled in one place: storage, clock, generator, runs, routes, the
+dashboard, middleware."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.middleware import Middleware
 
 from .clock import Clock, SystemClock
 from .cors import CorsMiddleware
+from .dashboard import routes as dashboard_routes
 from .errors import CatchAllMiddleware, exception_handlers
 from .generator import Generator, TemplateGenerator
 from .ratelimit import RateLimiter
@@ -49,7 +51,7 @@ def create_app(store: Store, *, clock: Clock | None = None, generator: Generator
         await runs.stop()
 
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *dashboard_routes],
         # Outermost first: every answer gets a request id (preflights too), and
         # CORS sees every answer, the catch-all's JSON 500 included.
         middleware=[Middleware(RequestIdMiddleware), Middleware(CorsMiddleware, store=store),

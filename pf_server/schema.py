@@ -90,6 +90,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (workspace_id, day, end_user_id)
     ) WITHOUT ROWID;
     """,
+    # 2: the dashboard's sign-in sessions (a hash of the cookie's token, never the key).
+    """
+    CREATE TABLE dashboard_sessions (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,              -- sha256 of the cookie's token
+        workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+        key_id TEXT NOT NULL REFERENCES api_keys(id), -- the key that signed in
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        ended_at REAL,                                -- signed out
+        notice TEXT                                   -- shown once, on the next page
+    );
+    CREATE INDEX runs_by_workspace ON runs(workspace_id, created_at);
+    """,
 )
 
 

@@ -348,13 +348,23 @@ class Store:
             _count(db, workspace_id, day, end_user_id, "calls")
 
     def usage(self, workspace_id: str, day: str) -> tuple[int, list[UsageRow]]:
-        row = self._one("SELECT used FROM quota_days WHERE workspace_id = ? AND day = ?",
-                        (workspace_id, day))
-        rows = self._all("SELECT end_user_id, calls, runs FROM usage_by_end_user "
-                         "WHERE workspace_id = ? AND day = ? AND end_user_id != '' "
-                         "ORDER BY end_user_id", (workspace_id, day))
-        used = 0 if row is None else int(row[0])
-        return used, [UsageRow(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+        used, rows = self.usage_between(workspace_id, day, day)
+        return used.get(day, 0), rows.get(day, [])
+
+    def usage_between(self, workspace_id: str, first_day: str, last_day: str
+                      ) -> tuple[dict[str, int], dict[str, list[UsageRow]]]:
+        """Each day's quota used and its end users' rows, from ``first_day`` to
+        ``last_day`` (inclusive); days without usage are left out of both."""
+        span = (workspace_id, first_day, last_day)
+        used = self._all("SELECT day, used FROM quota_days WHERE workspace_id = ? "
+                         "AND day BETWEEN ? AND ?", span)
+        rows = self._all("SELECT day, end_user_id, calls, runs FROM usage_by_end_user "
+                         "WHERE workspace_id = ? AND day BETWEEN ? AND ? AND end_user_id != '' "
+                         "ORDER BY day, end_user_id", span)
+        by_day: dict[str, list[UsageRow]] = {}
+        for r in rows:
+            by_day.setdefault(str(r[0]), []).append(UsageRow(str(r[1]), int(r[2]), int(r[3])))
+        return {str(r[0]): int(r[1]) for r in used}, by_day
 
 
 _APP_COLUMNS = ("seq, id, workspace_id, end_user_id, prompt, status, created_at, deployed_url, "
