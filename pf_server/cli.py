@@ -1,4 +1,4 @@
-"""``promptfloe-server``: serve the API, and manage its keys.
+"""``promptfloe-server``: serve the API, manage its keys, and report usage.
 
 ::
 
@@ -9,6 +9,7 @@
                                   [--workspace ID]
     promptfloe-server keys list
     promptfloe-server keys revoke KEY_ID
+    promptfloe-server usage [--date YYYY-MM-DD] [--days N] [--json]
 
 The first start on an empty database creates a workspace and a secret key
 with every scope, prints the key once and writes ``.promptfloe/dev.env``
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import cli_usage
 from .auth import SCOPES
 from .clock import SystemClock
 from .store import Store, Workspace
@@ -42,8 +44,9 @@ DEV_ENV = Path(".promptfloe") / "dev.env"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="promptfloe-server", description="The local PromptFloe API server.",
-        epilog="`promptfloe-server serve --help` and `promptfloe-server keys --help` "
-               "list each command's options and their defaults.")
+        epilog="`promptfloe-server serve --help`, `promptfloe-server keys --help` and "
+               "`promptfloe-server usage --help` list each command's options and their "
+               "defaults.")
     sub = parser.add_subparsers(dest="command", required=True)
     defaults = argparse.ArgumentDefaultsHelpFormatter
     serve = sub.add_parser("serve", help="serve the API (the default command)",
@@ -95,12 +98,13 @@ def _parser() -> argparse.ArgumentParser:
                              help="revoke a key at once (and its sessions)")
     revoke.add_argument("key_id")
     keys.set_defaults(keys_help=keys.format_help)
+    cli_usage.add_parser(sub, DEFAULT_DB, defaults)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if not args_in or args_in[0] not in ("serve", "keys", "-h", "--help"):
+    if not args_in or args_in[0] not in ("serve", "keys", "usage", "-h", "--help"):
         args_in.insert(0, "serve")  # `promptfloe-server --port 8787` serves
     args = _parser().parse_args(args_in)
     # SUPPRESS above keeps "(default: None)" out of the help; these read None.
@@ -109,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, None)
     if args.command == "serve":
         return serve(args)
+    if args.command == "usage":
+        return cli_usage.run(args)
     if args.keys_command is None:  # `promptfloe-server keys`: say what it can do
         print(args.keys_help(), end="")
         return 0
