@@ -4,6 +4,7 @@ sign-out, expiry, the numbers of GET /v1/usage, revocation, and bad input."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from dashboard_pages import (
 from helpers import call, generate, session
 
 from pf_server.dashboard.sessions import TTL
+from pf_server.testing import LiveServer
 
 
 def make_runs(server: Any, runs: dict[str, int]) -> dict[str, str]:
@@ -374,3 +376,50 @@ def test_an_unexpected_failure_is_a_page_without_details(fresh_server: Any) -> N
     assert answer.status_code == 500
     assert "failed on this request" in message(answer)
     assert "disk on fire" not in answer.text and "Traceback" not in answer.text
+
+
+# -- nothing secret in the server's log ---------------------------------------------------------
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        if record.exc_info:
+            self.lines.append(logging.Formatter().formatException(record.exc_info))
+
+
+def test_no_key_token_or_dashboard_cookie_appears_in_any_log_line(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    handler = _Lines()
+    names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "pf_server", "starlette"]
+    with LiveServer(log_level="debug") as server:
+        for name in names:
+            logging.getLogger(name).addHandler(handler)
+        try:
+            token = session(server, "logged_user")["token"]
+            sign_in(server, token)  # refused
+            sign_in(server, "pf_test_a-wrong-key-for-the-log-test")
+            browser = signed_in(server)
+            cookie = browser.cookies["pf_dashboard"]
+            page = browser.get("/dashboard?user=logged_user")
+            browser.post("/dashboard/revoke", data={"csrf": form_token(page),
+                                                    "endUserId": "logged_user"})
+
+            def explode(*args: Any, **kwargs: Any) -> Any:
+                raise RuntimeError("disk on fire")
+
+            server.store.usage_between = explode  # a failure, logged with its traceback
+            assert browser.get("/dashboard").status_code == 500
+            browser.post("/dashboard/sign-out", data={"csrf": form_token(page)})
+        finally:
+            for name in names:
+                logging.getLogger(name).removeHandler(handler)
+    out, err = capfd.readouterr()
+    text = "\n".join(handler.lines) + out + err
+    assert "POST /dashboard/sign-in" in text and "disk on fire" in text  # the log was seen
+    for secret in (server.api_key, token, cookie, "pf_test_a-wrong-key-for-the-log-test"):
+        assert secret not in text
+        assert secret[8:24] not in text
