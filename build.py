@@ -374,7 +374,8 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
             if proc.poll() is not None:  # what answered was someone else's server
                 sys.exit(f"build: {what} exited with status {proc.returncode}")
         print(f"\n  PromptFloe API   {api_url}\n  Demo app         {app_url}/\n"
-              f"  Worker demo      {app_url}/worker.html\n\n"
+              f"  Worker demo      {app_url}/worker.html\n"
+              f"  Usage dashboard  {api_url}/dashboard\n\n"
               "Open the demo app in a browser. Ctrl-C stops both servers.\n", flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -181,7 +181,8 @@ def serve(args: argparse.Namespace) -> int:
             store.update_workspace(ws.id, origins=args.allow_origin)
         app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url,
                          rate_limit=args.rate_limit, rate_burst=args.rate_burst)
-        print(f"promptfloe-server: {base_url} (db {args.db})", flush=True)
+        print(f"promptfloe-server: {base_url} (db {args.db}); "
+              f"dashboard: {base_url}/dashboard", flush=True)
         config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=3)
         uvicorn.Server(config).run(sockets=[sock])
         store.close()

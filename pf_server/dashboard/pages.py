@@ -220,18 +220,16 @@ def _route(path: str, handler: Endpoint, method: str | None) -> Route:
         if method is not None and request.method not in allowed:
             if method == "POST" and request.method in ("GET", "HEAD"):
                 return _redirect(PATH)  # a reload or a typed URL of a form's target
-            return page("error.html", 405, message=f"{request.method} is not used here.",
-                        signed_in=False)
+            return page("error.html", 405, message=f"{request.method} is not used here.")
         try:
             return await handler(request)
         except PageError as e:
-            return page("error.html", e.status, message=e.message,
-                        signed_in=_current(request) is not None)
+            return page("error.html", e.status, message=e.message)
         except Exception:
             log.exception("dashboard failed on %s %s (request %s)", request.method, path,
                           request.scope.get("state", {}).get("request_id", "-"))
             return page("error.html", 500, message="The dashboard failed on this request; "
-                        "try again. The server's log says what went wrong.", signed_in=False)
+                        "try again. The server's log says what went wrong.")
 
     return Route(path, endpoint, methods=_ALL)
 

@@ -36,7 +36,7 @@ class LiveSessions:
 
 
 def recent_runs(store: Store, workspace_id: str, end_user_id: str | None = None,
-                limit: int = 25) -> list[RecentRun]:
+                limit: int = 15) -> list[RecentRun]:
     """Newest first; only ``end_user_id``'s when given."""
     where, args = "r.workspace_id = ?", [workspace_id]
     if end_user_id is not None:
