@@ -11,7 +11,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .cli import main as cli_main
     except ModuleNotFoundError as exc:
         # pf_browser installed without its server extra: say how to get it.
-        if exc.name not in ("starlette", "uvicorn"):
+        if exc.name not in ("starlette", "uvicorn", "jinja2"):
             raise
         print(f"promptfloe-server needs {exc.name}, which comes with the server extra: "
               "pip install 'pf_browser[server]'", file=sys.stderr)
