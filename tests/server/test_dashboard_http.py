@@ -411,7 +411,8 @@ def test_no_key_token_or_dashboard_cookie_appears_in_any_log_line(
             def explode(*args: Any, **kwargs: Any) -> Any:
                 raise RuntimeError("disk on fire")
 
-            server.store.usage_between = explode  # a failure, logged with its traceback
+            # A failure, logged with its traceback.
+            server.store.usage_between = explode  # type: ignore[method-assign]
             assert browser.get("/dashboard").status_code == 500
             browser.post("/dashboard/sign-out", data={"csrf": form_token(page)})
         finally:
