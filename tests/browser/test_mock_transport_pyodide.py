@@ -50,3 +50,20 @@ def test_mock_transport_drives_both_clients_in_pyodide_with_no_request_sent(
     assert body == {"prompt": "a bakery"}
     # Nothing went to the API's host: the handler answered every call.
     assert not [url for url in py_page.requests_seen if "api.test" in url]
+
+
+def test_PROMPTFLOE_API_KEY_is_never_read_in_pyodide(py_page: PyPage) -> None:
+    outcome = py_page.run("""
+import os
+from pf_browser import AsyncPromptFloe, PromptFloeError
+os.environ["PROMPTFLOE_API_KEY"] = "pf_test_in_the_page"
+try:
+    AsyncPromptFloe()
+    outcome = "read the key"
+except PromptFloeError as exc:
+    outcome = str(exc)
+finally:
+    del os.environ["PROMPTFLOE_API_KEY"]
+outcome
+""")
+    assert outcome.startswith("No credential") and "pf_test_in_the_page" not in outcome
