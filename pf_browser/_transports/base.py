@@ -17,11 +17,9 @@ for an HTTP status: statuses are the core's business.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
     "AsyncResponse",
@@ -51,18 +49,24 @@ class Request:
         # Headers carry the bearer credential: never print them.
         return f"<Request {self.method} {self.url}>"
 
+    # For test handlers (transports.MockTransport); imported when used, so
+    # that `import pf_browser` stays light in a page.
+
     @property
     def path(self) -> str:
         """The URL's path, without its query: ``/v1/apps``."""
+        from urllib.parse import urlsplit
         return urlsplit(self.url).path
 
     @property
     def params(self) -> dict[str, str]:
         """The URL's query parameters: ``{"limit": "20"}``."""
+        from urllib.parse import parse_qsl, urlsplit
         return dict(parse_qsl(urlsplit(self.url).query))
 
     def json(self) -> Any:
         """The body as JSON (None if there is none)."""
+        import json
         return None if self.content is None else json.loads(self.content)
 
 
