@@ -6,7 +6,7 @@ once. Anything else is a :class:`PageError` with words a person can act on,
 never a 500. :func:`check_origin` refuses a post whose ``Origin`` names
 another origin (OWASP, "Verifying origin with standard headers"); the form
 token (:mod:`.sessions`) is checked as well, since a request need not carry
-``Origin``.
+``Origin``; :func:`check_fetch_metadata` keeps scripts out of the pages.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from starlette.requests import Request
 
 from ..services import services
 
-__all__ = ["MAX_FORM", "PageError", "check_origin", "read_form", "text_field"]
+__all__ = ["MAX_FORM", "PageError", "check_fetch_metadata", "check_origin", "read_form",
+           "text_field"]
 
 MAX_FORM = 16 * 1024
 _MAX_FIELDS = 20
@@ -83,3 +84,22 @@ def check_origin(request: Request) -> None:
     if sent.lower() not in ours:
         raise PageError(403, "This form was sent from another site, so it was refused. "
                         "Use the dashboard's own page.")
+
+
+def check_fetch_metadata(request: Request) -> None:
+    """Pages open only as the browser's own navigations; forms post only from this origin.
+
+    A resource isolation policy on Fetch Metadata (W3C "Fetch Metadata Request
+    Headers"; web.dev, "Protect your resources from web attacks with Fetch
+    Metadata"): a script's ``fetch()`` — even from this origin, such as a
+    generated app opened from its preview link — is refused, so it can neither
+    read a page's form token nor send a form. A request without these headers
+    (not from a browser that sends them) still needs the form token.
+    """
+    dest = request.headers.get("sec-fetch-dest")
+    if dest is None:
+        return
+    site = request.headers.get("sec-fetch-site", "")
+    if dest != "document" or (request.method == "POST" and site != "same-origin"):
+        raise PageError(403, "The dashboard opens only as a page of its own, and its forms "
+                        "are sent only from it; this request was refused.")

@@ -25,7 +25,7 @@ from ..services import Services, services
 from ..store import KeyRecord
 from ..usage import parse_day
 from . import sessions
-from .forms import PageError, check_origin, read_form, text_field
+from .forms import PageError, check_fetch_metadata, check_origin, read_form, text_field
 from .overview import overview
 from .render import SECURITY_HEADERS, page, stylesheet
 from .sessions import COOKIE, PATH, SIGN_IN_COOKIE, TTL, DashboardSession
@@ -214,7 +214,8 @@ async def not_found(request: Request) -> Response:
 _ALL = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def _route(path: str, handler: Endpoint, method: str | None) -> Route:
+def _route(path: str, handler: Endpoint, method: str | None, *, document: bool = True
+           ) -> Route:
     async def endpoint(request: Request) -> Response:
         allowed = {method, "HEAD"} if method == "GET" else {method}
         if method is not None and request.method not in allowed:
@@ -222,6 +223,8 @@ def _route(path: str, handler: Endpoint, method: str | None) -> Route:
                 return _redirect(PATH)  # a reload or a typed URL of a form's target
             return page("error.html", 405, message=f"{request.method} is not used here.")
         try:
+            if document:
+                check_fetch_metadata(request)
             return await handler(request)
         except PageError as e:
             return page("error.html", e.status, message=e.message)
@@ -239,6 +242,6 @@ routes = [
     _route(f"{PATH}/sign-in", sign_in, "POST"),
     _route(f"{PATH}/sign-out", sign_out, "POST"),
     _route(f"{PATH}/revoke", revoke, "POST"),
-    _route(f"{PATH}/dashboard.css", css, "GET"),
+    _route(f"{PATH}/dashboard.css", css, "GET", document=False),
     _route(PATH + "/{rest:path}", not_found, None),
 ]

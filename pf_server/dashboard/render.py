@@ -23,6 +23,7 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",  # a page that opens it gets no handle on it
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",  # "no-referrer" would make form posts send Origin: null
     "Cache-Control": "no-store",

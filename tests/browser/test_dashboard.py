@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ pf_server_testing = pytest.importorskip("pf_server.testing")
 WAIT_MS = 60_000  # generous: a busy shared machine; we wait for states, never for time
 RUNS = {"ada@bakery.example": 3, "bob": 2, "chen": 1}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+LOOPBACK = {"127.0.0.1", "localhost"}
 
 
 def api(server: Any, method: str, path: str, credential: str, **kwargs: Any) -> httpx.Response:
@@ -105,9 +107,23 @@ def test_the_dashboard_lists_each_end_users_runs_and_revoke_ends_only_theirs(
         assert api(server, "GET", "/v1/apps", tokens[user]).status_code == 200
     assert column(page, "live-sessions", 1) == ["ada@bakery.example", "chen"]
 
+    # A generated app, opened from its preview link, cannot read the dashboard or act on it,
+    # even where it runs on the API's own origin.
+    preview = page.locator("[data-testid=recent-runs] a").first.get_attribute("href")
+    assert preview
+    page.goto(preview)
+    for url in ("/dashboard", server.base_url + "/dashboard"):
+        text = page.evaluate("""async url => {
+            try { const r = await fetch(url, {credentials: "include"}); return await r.text(); }
+            catch (e) { return "refused: " + e; } }""", url)
+        assert 'data-testid="quota"' not in text and "csrf" not in text
+    page.goto(server.base_url + "/dashboard")
+    expect(page.get_by_test_id("quota-used")).to_have_text("6")  # still signed in
+
     # Every request went to the server's own origin (the fixture also fails on any other host).
     seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
-    assert seen and all(url.startswith(server.base_url + "/dashboard") for url in seen), seen
+    hosts = {urlsplit(url).hostname or "" for url in seen}
+    assert seen and all(h in LOOPBACK or h.endswith(".localhost") for h in hosts), hosts
 
 
 def test_the_dashboard_reads_at_phone_width(page: Page, server: Any,

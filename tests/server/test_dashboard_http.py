@@ -177,6 +177,32 @@ def test_a_form_token_of_one_session_does_not_work_in_another(fresh_server: Any)
     assert call(fresh_server, "GET", "/v1/apps", tokens["victim"]).status_code == 200
 
 
+def test_only_the_browsers_own_navigations_reach_the_pages(fresh_server: Any) -> None:
+    """Fetch Metadata: a script's fetch(), even from this origin, gets no page and no token."""
+    tokens = make_runs(fresh_server, {"victim": 0})
+    browser = signed_in(fresh_server)
+    token = form_token(browser.get("/dashboard"))
+    by_script = {"Sec-Fetch-Dest": "empty", "Sec-Fetch-Mode": "cors",
+                 "Sec-Fetch-Site": "same-origin"}
+    page = browser.get("/dashboard", headers=by_script)
+    assert page.status_code == 403 and 'data-testid="quota"' not in page.text
+    assert token not in page.text
+    framed = browser.get("/dashboard", headers={**by_script, "Sec-Fetch-Dest": "iframe",
+                                                "Sec-Fetch-Mode": "navigate"})
+    assert framed.status_code == 403
+    for headers in (by_script, {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate",
+                                "Sec-Fetch-Site": "cross-site"}):
+        answer = browser.post("/dashboard/revoke", data={"csrf": token, "endUserId": "victim"},
+                              headers=headers)
+        assert answer.status_code == 403
+    assert call(fresh_server, "GET", "/v1/apps", tokens["victim"]).status_code == 200
+    typed = browser.get("/dashboard", headers={"Sec-Fetch-Dest": "document",
+                                               "Sec-Fetch-Mode": "navigate",
+                                               "Sec-Fetch-Site": "none"})
+    assert typed.status_code == 200 and 'data-testid="quota"' in typed.text
+    assert typed.headers["cross-origin-opener-policy"] == "same-origin"
+
+
 # -- sign-out and expiry ---------------------------------------------------------------------
 
 def test_sign_out_ends_the_session_and_its_cookie(fresh_server: Any) -> None:
