@@ -68,6 +68,8 @@ def start(store: Store, key: KeyRecord, now: float) -> tuple[DashboardSession, s
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session = DashboardSession(new_id("dash"), key.workspace_id, key.id, now + TTL,
                                form_token(token))
+    # Sessions over for a day are of no use to anyone: each sign-in clears them away.
+    store._run("DELETE FROM dashboard_sessions WHERE expires_at < ?", (now - 86400,))
     store._run("INSERT INTO dashboard_sessions VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
                (session.id, hash_credential(token), key.workspace_id, key.id, now,
                 session.expires_at))

@@ -450,3 +450,15 @@ def test_no_key_token_or_dashboard_cookie_appears_in_any_log_line(
     for secret in (server.api_key, token, cookie, "pf_test_a-wrong-key-for-the-log-test"):
         assert secret not in text
         assert secret[8:24] not in text
+
+
+def test_old_dashboard_sessions_are_cleared_at_the_next_sign_in(fresh_server: Any) -> None:
+    signed_in(fresh_server)
+    fresh_server.clock.advance(TTL + 86400)
+    signed_in(fresh_server)
+    assert len(fresh_server.store._all("SELECT id FROM dashboard_sessions")) == 1
+
+
+def test_head_answers_like_get_without_a_body(fresh_server: Any) -> None:
+    answer = client(fresh_server).head("/dashboard")
+    assert answer.status_code == 200 and answer.content == b""
