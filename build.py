@@ -413,6 +413,13 @@ def ensure_chromium() -> None:
     subprocess.run(command, check=True, env=env)
 
 
+def test_env() -> dict[str, str]:
+    """The environment the checks run in: the browser tests use our site/,
+    and a skipped test fails the run (tests/conftest.py), so a suite that
+    skips itself for a missing dependency fails CI instead of passing unseen."""
+    return {**os.environ, "PF_SITE": str(SITE), "PF_FORBID_SKIPS": "1"}
+
+
 def test(pytest_args: list[str]) -> int:
     """What CI runs: lint, types, then every test (the browser ones included).
 
@@ -421,7 +428,7 @@ def test(pytest_args: list[str]) -> int:
     ensure_chromium()
     build()
     failed = []
-    env = {**os.environ, "PF_SITE": str(SITE)}  # the browser tests use this site
+    env = test_env()
     # The browser tests (and the benchmark that shares their conftest) are
     # type-checked on their own: see [tool.mypy] in pyproject.toml.
     browser_side = [*sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "browser")
