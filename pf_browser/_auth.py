@@ -38,6 +38,7 @@ __all__ = [
     "RefreshResult",
     "SessionGrant",
     "TokenState",
+    "check_credential",
     "check_not_secret_in_browser",
     "parse_session_reply",
     "session_request",
@@ -62,6 +63,33 @@ class SessionGrant(TypedDict, total=False):
 #: What ``refresh_fn`` returns: the new token, a :class:`SessionGrant`, or
 #: the :class:`~pf_browser.Session` that ``sessions.issue()`` returned.
 RefreshResult: TypeAlias = str | SessionGrant | Session
+
+
+def check_credential(value: str, what: str) -> str:
+    """``value`` without surrounding whitespace, if it can be sent as a bearer credential.
+
+    A key read from a file ends in a newline: that is stripped. Any other
+    character outside printable ASCII (or a space inside it) cannot be a
+    PromptFloe credential and cannot go into an HTTP header; it raises
+    :class:`PromptFloeError` before anything is sent, saying where and what
+    kind of character it is, never the credential itself. ``what`` names where
+    the credential came from ("api_key", "the token refresh_fn returned", ...).
+    """
+    if not isinstance(value, str):
+        raise PromptFloeError(f"{what} must be a string, not {type(value).__name__}.")
+    stripped = value.strip()
+    if not stripped:
+        raise PromptFloeError(f"{what} is empty (or only whitespace).")
+    for position, char in enumerate(stripped, 1):
+        if not "!" <= char <= "~":  # printable ASCII, space excluded
+            kind = ("a space" if char == " " else
+                    "a control character" if char.isascii() or char in "\x85\u2028\u2029"
+                    else "a non-ASCII character")
+            raise PromptFloeError(
+                f"{what} has {kind} at position {position} of {len(stripped)}: PromptFloe "
+                "keys and session tokens are printable ASCII. Check how the credential is "
+                "read or copied (a stray quote, a line break or a smart character).")
+    return stripped
 
 
 def check_not_secret_in_browser(credential: str, allow: bool) -> None:
@@ -92,8 +120,10 @@ class TokenState:
         margin: float = 60.0,
         cooldown: float = 5.0,
         allow_secret_in_browser: bool = False,
+        source: str = "refresh_fn",
     ) -> None:
         self.token = token
+        self.source = source  # where new tokens come from, for messages
         self.can_refresh = can_refresh
         self.generation = 0
         self._clock = clock
@@ -167,6 +197,10 @@ class TokenState:
                 f"refresh_fn returned {type(result).__name__}, not a token: return the new "
                 "session token, or a mapping with 'token' and 'expiresAt' or 'expiresIn'."
             )
+        try:
+            token = check_credential(token, f"The token {self.source} returned")
+        except PromptFloeError as exc:
+            raise RefreshError(str(exc)) from None
         check_not_secret_in_browser(token, self._allow_secret)
         if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
             return token, float(expires_in)

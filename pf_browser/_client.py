@@ -9,6 +9,7 @@ action: with a sync transport and a lock, or with an async transport and an
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import os
 import sys
@@ -24,12 +25,13 @@ from ._auth import (
     SECRET_PREFIXES,
     RefreshResult,
     TokenState,
+    check_credential,
     check_not_secret_in_browser,
     parse_session_reply,
     session_request,
 )
 from ._core import Refresh, Reply, RetryPolicy, Send, Sleep, json_body
-from ._exceptions import APIStatusError, PromptFloeError
+from ._exceptions import APIStatusError, PromptFloeError, RefreshError
 from ._flow import Endpoint, adrive, drive, request_flow
 from ._resources import (
     Apps,
@@ -69,6 +71,7 @@ class _BaseClient:
         clock: Callable[[], float] | None,
         transport: object,
         http_client: object,
+        wall_clock: Callable[[], float] | None,
     ) -> None:
         if session_url is not None and refresh_fn is not None:
             raise ValueError("pass session_url= or refresh_fn=, not both")
@@ -86,6 +89,9 @@ class _BaseClient:
                     "server), or pass session_url= / refresh_fn= so the client can fetch "
                     "session tokens itself.")
         if api_key is not None:
+            # Checked before anything is sent: a stray newline would otherwise
+            # end up in the HTTP library's error (and its chain) with the key.
+            api_key = check_credential(api_key, "api_key")
             check_not_secret_in_browser(api_key, dangerously_allow_browser)
         url = base_url or os.environ.get("PROMPTFLOE_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = url.rstrip("/")
@@ -96,7 +102,9 @@ class _BaseClient:
             api_key,
             can_refresh=session_url is not None or refresh_fn is not None,
             clock=clock or time.monotonic,
+            wall=wall_clock or time.time,
             allow_secret_in_browser=dangerously_allow_browser,
+            source="the session endpoint" if session_url is not None else "refresh_fn",
         )
         self._endpoint = Endpoint(self.base_url, timeout, RetryPolicy(max_retries), self._auth)
 
@@ -127,9 +135,13 @@ class PromptFloe(_BaseClient):
     or a :class:`Session`), tokens are fetched on first use and renewed before
     they expire and on a 401.
 
+    ``timeout`` also bounds ``refresh_fn`` and the session endpoint: one that
+    hangs raises :class:`RefreshError` (see :class:`_BoundedCall`).
+
     ``transport`` or ``http_client`` (not both) choose how bytes move. The
-    test seams are ``clock`` (monotonic seconds, for token renewal) and
-    ``sleep`` (how retries wait).
+    test seams are ``clock`` (monotonic seconds, for token renewal),
+    ``wall_clock`` (Unix seconds, to read an ``expiresAt``) and ``sleep`` (how
+    retries wait).
     """
 
     def __init__(
@@ -146,6 +158,7 @@ class PromptFloe(_BaseClient):
         dangerously_allow_browser: bool = False,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         if refresh_fn is not None and inspect.iscoroutinefunction(refresh_fn):
             raise TypeError("PromptFloe needs a sync refresh_fn; use AsyncPromptFloe for "
@@ -153,13 +166,15 @@ class PromptFloe(_BaseClient):
         super().__init__(api_key, base_url=base_url, session_url=session_url,
                          refresh_fn=refresh_fn, timeout=timeout, max_retries=max_retries,
                          dangerously_allow_browser=dangerously_allow_browser, clock=clock,
-                         transport=transport, http_client=http_client)
+                         transport=transport, http_client=http_client,
+                         wall_clock=wall_clock)
         if transport is None:
             from ._transports import default_sync_transport
             transport = default_sync_transport(http_client)
         self._transport = transport
         self._lock = threading.Lock()
         self._sleep: Callable[[float], None] = sleep or time.sleep
+        self._bounded = _BoundedCall()
         self.sessions = Sessions(self)
         self.apps = Apps(self)
         self.usage = UsageResource(self)
@@ -230,8 +245,9 @@ class PromptFloe(_BaseClient):
     def _refresh_once(self, action: str) -> Any:
         assert action == CALL_REFRESH
         if self._refresh_fn is not None:
-            return self._refresh_fn()
+            return self._bounded(self._refresh_fn, self.timeout)
         assert self._session_url is not None
+        # The transport's timeout bounds connecting and each read.
         reply = self._send(session_request(self._session_url, self.timeout), stream=False)
         assert isinstance(reply, Reply)
         return parse_session_reply(reply)
@@ -259,11 +275,13 @@ class AsyncPromptFloe(_BaseClient):
         dangerously_allow_browser: bool = False,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(api_key, base_url=base_url, session_url=session_url,
                          refresh_fn=refresh_fn, timeout=timeout, max_retries=max_retries,
                          dangerously_allow_browser=dangerously_allow_browser, clock=clock,
-                         transport=transport, http_client=http_client)
+                         transport=transport, http_client=http_client,
+                         wall_clock=wall_clock)
         if transport is None:
             from ._transports import default_async_transport
             transport = default_async_transport(http_client)
@@ -343,14 +361,89 @@ class AsyncPromptFloe(_BaseClient):
 
     async def _refresh_once(self, action: str) -> Any:
         assert action == CALL_REFRESH
+        # The whole call gets the client's timeout: a session endpoint that
+        # trickles bytes, or an async refresh_fn that never returns, raises
+        # RefreshError instead of holding the lock every request waits on.
+        # (A sync refresh_fn runs on the event loop, so nothing can interrupt
+        # it: pass an async one if it does I/O.)
+        try:
+            return await asyncio.wait_for(self._refresh_call(), self.timeout)
+        except TimeoutError:
+            raise _refresh_timeout(self._auth.source, self.timeout) from None
+
+    async def _refresh_call(self) -> Any:
         if self._refresh_fn is not None:
             result = self._refresh_fn()
-            return await result if inspect.isawaitable(result) else result
+            if not inspect.isawaitable(result):
+                return result
+            try:
+                return await result
+            except TimeoutError as exc:  # its own, not the bound's: say so
+                raise RefreshError(f"refresh_fn timed out ({exc or 'TimeoutError'}).") from exc
         assert self._session_url is not None
         reply = await self._send(session_request(self._session_url, self.timeout),
                                  stream=False)
         assert isinstance(reply, Reply)
         return parse_session_reply(reply)
+
+
+def _refresh_timeout(source: str, timeout: float | None) -> RefreshError:
+    return RefreshError(
+        f"{source[0].upper()}{source[1:]} did not answer within {timeout:g} seconds (the "
+        "client's timeout), so no new session token was fetched. Check that it can reach "
+        "the app's server; requests will try again after a short cool-down.")
+
+
+class _BoundedCall:
+    """Calls a sync ``refresh_fn`` so that a hung one cannot block the client.
+
+    The sync client holds a lock while it refreshes (every request that hit a
+    401 waits for that one call), so a ``refresh_fn`` that never returns would
+    block every later request of the client for good. A Python thread cannot
+    be interrupted, so the call runs in a daemon helper thread and the caller
+    waits for it at most ``timeout`` seconds; then it raises
+    :class:`RefreshError` (and the usual cool-down applies).
+
+    A call that timed out is abandoned, not repeated: while it still runs,
+    the next refresh waits on *it* again instead of starting another, so a
+    hung ``refresh_fn`` holds one thread, never one per attempt. Whatever it
+    returns after its caller gave up is dropped (it may be long stale by then).
+    The helper thread runs in a copy of the caller's context (contextvars).
+
+    Where threads cannot start (Pyodide, ``timeout=None``), ``refresh_fn`` is
+    called directly and is not bounded.
+    """
+
+    def __init__(self) -> None:
+        self._hung: threading.Thread | None = None
+        self._box: list[Any] = []
+
+    def __call__(self, fn: Callable[[], Any], timeout: float | None) -> Any:
+        if timeout is None or sys.platform == "emscripten":
+            return fn()
+        if self._hung is not None and self._hung.is_alive():
+            thread, box = self._hung, self._box  # still running: wait on it again
+        else:
+            box = []
+            context = contextvars.copy_context()
+
+            def run() -> None:
+                try:
+                    box.append((True, context.run(fn)))
+                except BaseException as exc:  # handed to the caller's thread
+                    box.append((False, exc))
+
+            thread = threading.Thread(target=run, name="pf_browser refresh_fn", daemon=True)
+            thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            self._hung, self._box = thread, box
+            raise _refresh_timeout("refresh_fn", timeout)
+        self._hung, self._box = None, []
+        ok, value = box[0]
+        if ok:
+            return value
+        raise value
 
 
 def _parse(op: Op[T], reply: Reply) -> T:

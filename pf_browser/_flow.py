@@ -49,7 +49,7 @@ def request_flow(
 ) -> Generator[Action, Any, Any]:
     """Send one API request; returns its :class:`Reply` (or live response if ``stream``)."""
     auth = endpoint.auth
-    content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    content = None if body is None else _json_bytes(body)
     attempt = 0
     refreshed = False
     while True:
@@ -99,6 +99,17 @@ def request_flow(
                 yield Sleep(delay_or_none)
                 continue
         raise error
+
+
+def _json_bytes(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON: a character is sent as its 1 to 4 UTF-8
+    bytes, not as a 6- or 12-byte ``\\u`` escape, so every prompt within the
+    API's 8,000 characters fits its body cap."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate is not text: send it escaped, for the API's own 400.
+        return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 
 def _headers(token: str | None, has_body: bool, stream: bool,

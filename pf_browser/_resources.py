@@ -34,10 +34,22 @@ class Op(Generic[T]):
     parse: Callable[[Any], T]
 
 
-def _id(value: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty id string, got {value!r}")
+def path_segment(value: str, what: str = "id") -> str:
+    """``value`` as one path segment, checked before any request is sent.
+
+    Every character that means something in a URL is percent-encoded, so an id
+    can never name another resource; ``"."`` and ``".."``, which no encoding
+    keeps from being read as "this" or "the parent" path, are refused
+    (``apps.get("..")`` would otherwise ask for ``GET /v1``).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+    if not value or value in (".", ".."):
+        shown = "an empty string" if not value else repr(value)
+        raise ValueError(f"{what} must be an id such as 'app_123', not {shown}: "
+                         "it would change the request's path")
     return quote(value, safe="")
+
 
 
 def _none(_: Any) -> None:
@@ -62,7 +74,7 @@ def issue_session(end_user_id: str, scopes: Sequence[str] | None,
 
 
 def revoke_session(session_id: str) -> Op[None]:
-    return Op("DELETE", f"/v1/sessions/{_id(session_id)}", None, _none)
+    return Op("DELETE", f"/v1/sessions/{path_segment(session_id, 'session_id')}", None, _none)
 
 
 def revoke_end_user(end_user_id: str) -> Op[int | None]:
@@ -83,11 +95,12 @@ def list_apps_async(cursor: str | None, limit: int | None) -> Op[AsyncAppPage]:
 
 
 def get_app(app_id: str) -> Op[App]:
-    return Op("GET", f"/v1/apps/{_id(app_id)}", None, App.from_wire)
+    return Op("GET", f"/v1/apps/{path_segment(app_id, 'app_id')}", None, App.from_wire)
 
 
 def deploy_app(app_id: str) -> Op[Deployment]:
-    return Op("POST", f"/v1/apps/{_id(app_id)}/deploy", None, Deployment.from_wire)
+    path = f"/v1/apps/{path_segment(app_id, 'app_id')}/deploy"
+    return Op("POST", path, None, Deployment.from_wire)
 
 
 def retrieve_usage(date: str | Date | None) -> Op[Usage]:
@@ -98,6 +111,11 @@ def retrieve_usage(date: str | Date | None) -> Op[Usage]:
 def generate_body(prompt: str) -> dict[str, str]:
     if not isinstance(prompt, str):
         raise TypeError("prompt must be a string")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"the prompt holds a lone surrogate at position {exc.start}, which "
+                         "is not text; decode it with errors='replace' first") from None
     return {"prompt": prompt}
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 from ._events import from_fields
 from ._exceptions import APIConnectionError, StreamError
 from ._models import Event, ReadyEvent, RunEvent
+from ._resources import path_segment
 from ._transports.base import AsyncResponse, SyncResponse
 from .sse import Fields, SSEDecoder
 
@@ -111,7 +111,12 @@ class StreamState:
         self._resumed_after = _seq(self._handed)
         self._decoder = SSEDecoder(self._handed if self._resumed_after is not None else "")
         headers = {} if self._resumed_after is None else {"last-event-id": self._handed}
-        return f"/v1/runs/{quote(self.run_id, safe='')}/events", headers
+        try:
+            run = path_segment(self.run_id, "run id")
+        except ValueError:
+            raise StreamError(f"The API sent a run id that is not one ({self.run_id!r}); "
+                              "the stream cannot be resumed.", run_id=None) from dropped
+        return f"/v1/runs/{run}/events", headers
 
 
 def _seq(id: str) -> int | None:

@@ -63,6 +63,54 @@ async def test_50_concurrent_401s_share_one_refresh_call() -> None:
     assert len(results) == 50 and calls == 1
 
 
+def test_threads_that_all_hit_a_401_wait_for_one_refresh_fn_call() -> None:
+    """refresh_fn is held until every thread has had its 401, so without the
+    lock around refresh they would all be inside it at once."""
+    threads_n = 6
+    got_401 = threading.Semaphore(0)
+    calls = 0
+    inside = 0
+    most_inside = 0
+    guard = threading.Lock()
+
+    def handler(request: Request) -> Response:
+        if bearer(request) == "fresh":
+            return Response(200, json=USAGE)
+        got_401.release()
+        return error(401, "token_expired")
+
+    def refresh_fn() -> str:
+        nonlocal calls, inside, most_inside
+        with guard:
+            calls += 1
+            inside += 1
+            most_inside = max(most_inside, inside)
+        for _ in range(threads_n):  # every thread has had its 401 before we return
+            assert got_401.acquire(timeout=30)
+        for _ in range(threads_n):
+            got_401.release()  # let any other (lockless) caller pass too
+        with guard:
+            inside -= 1
+        return "fresh"
+
+    client = sync_client(handler, "stale", refresh_fn=refresh_fn)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.usage.retrieve()
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=call) for _ in range(threads_n)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(60)
+    assert errors == [] and not any(t.is_alive() for t in workers)
+    assert calls == 1 and most_inside == 1
+
+
 def test_concurrent_401s_in_threads_share_one_refresh_call() -> None:
     _, handler = accepts("fresh")
     calls = 0
@@ -161,15 +209,47 @@ def test_the_token_is_renewed_ahead_of_expiry_without_a_401() -> None:
     assert seen == ["t1", "t1", "t2"]
 
 
+class WallClock:
+    """Unix seconds that move with a :class:`Clock`: both clocks injected, so
+    expiry is tested against the test's time, not the machine's."""
+
+    def __init__(self, clock: Clock, at: str) -> None:
+        from datetime import datetime
+
+        self._clock = clock
+        self._start = clock.now
+        self._wall = datetime.fromisoformat(at).timestamp()
+
+    def __call__(self) -> float:
+        return self._wall + self._clock.now - self._start
+
+
 def test_expires_at_is_read_when_expires_in_is_missing() -> None:
     seen, handler = accepts("t1", "t2")
     clock = Clock()
-    tokens = iter([{"token": "t1", "expiresAt": "2100-01-01T00:00:00Z"}, "t2"])
-    client = sync_client(handler, None, refresh_fn=lambda: next(tokens), clock=clock)
+    wall = WallClock(clock, "2026-11-28T12:00:00+00:00")
+    tokens = iter([{"token": "t1", "expiresAt": "2026-11-28T12:10:00Z"}, "t2"])
+    client = sync_client(handler, None, refresh_fn=lambda: next(tokens), clock=clock,
+                         wall_clock=wall)
     client.usage.retrieve()
-    clock.now += 3600
+    clock.now += 500  # 100 s left: still fresh
     client.usage.retrieve()
-    assert seen == ["t1", "t1"]
+    clock.now += 50   # 50 s left, inside the 60 s margin: renewed before sending
+    client.usage.retrieve()
+    assert seen == ["t1", "t1", "t2"]
+
+
+async def test_expires_at_in_the_past_renews_at_once_in_the_async_client() -> None:
+    seen, handler = accepts("t1", "t2")
+    clock = Clock()
+    wall = WallClock(clock, "2026-11-28T12:00:00+00:00")
+    tokens = iter([{"token": "t1", "expires_at": "2026-11-28T11:59:00Z"},
+                   {"token": "t2", "expiresAt": "2026-11-28T13:00:00Z"}])
+    client = async_client(handler, None, refresh_fn=lambda: next(tokens), clock=clock,
+                          wall_clock=wall)
+    await client.usage.retrieve()  # t1 is already past expiry: the next call renews
+    await client.usage.retrieve()
+    assert seen == ["t1", "t2"]
 
 
 async def test_async_refresh_fn_may_be_sync_or_async() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from mock_api import (
@@ -177,6 +178,36 @@ async def test_leaving_async_with_closes_the_connection() -> None:
         async for _ in stream:
             break
     assert body.closed
+
+
+@pytest.mark.parametrize("how", ["unread", "mid-stream", "raising"])
+def test_leaving_with_closes_the_connection_while_the_loop_is_still_alive(how: str) -> None:
+    """Only ``__exit__`` can close it here: the iterator is still referenced,
+    so neither the generator's ``finally`` nor garbage collection does."""
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    client = sync_client(lambda request: stream_response(body))
+    with pytest.raises(KeyError) if how == "raising" else contextlib.nullcontext():
+        with client.apps.generate_stream("x") as stream:
+            it = iter(stream)
+            if how != "unread":
+                assert next(it).type == "run"
+            if how == "raising":
+                raise KeyError("the caller's own error")
+    assert body.closed
+    assert list(it) == []  # and the loop ends, it does not reconnect
+
+
+@pytest.mark.parametrize("how", ["unread", "mid-stream"])
+async def test_leaving_async_with_closes_the_connection_while_the_loop_is_alive(
+        how: str) -> None:
+    body = Dropping([sse([RUN, file_event(1)]), sse([file_event(2)], start=3)], drop=False)
+    client = async_client(lambda request: stream_response(body))
+    async with client.apps.generate_stream("x") as stream:
+        it = aiter(stream)
+        if how != "unread":
+            assert (await anext(it)).type == "run"
+    assert body.closed
+    assert [ev async for ev in it] == []
 
 
 def test_a_401_before_the_first_event_refreshes_once_and_retries() -> None:
