@@ -8,6 +8,7 @@ them to ``.promptfloe/dev.env``.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -22,7 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--site", default="site", help="the folder build.py assembled")
     parser.add_argument("--ttl-minutes", type=int, default=30)
+    parser.add_argument("--public-origin", default=None,
+                        help="the origin people open, e.g. https://demo.example (default: "
+                             "answer on loopback names only)")
+    parser.add_argument("--trust-host-header", action="store_true",
+                        help="take the request's Host header as the demo's origin (only "
+                             "behind a proxy that sets it)")
     args = parser.parse_args(argv)
+    # Our warnings (refused requests, an API that can't be reached) go to stderr.
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     api_key = os.environ.get("PROMPTFLOE_API_KEY")
     base_url = os.environ.get("PROMPTFLOE_BASE_URL")
     if not api_key or not base_url:
@@ -30,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
               "(see .promptfloe/dev.env), or run `python build.py serve`", file=sys.stderr)
         return 2
     app = create_app(api_base_url=base_url, api_key=api_key, site_dir=args.site,
-                     ttl_minutes=args.ttl_minutes)
+                     ttl_minutes=args.ttl_minutes, public_origin=args.public_origin,
+                     trust_host_header=args.trust_host_header)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -4,7 +4,8 @@ Routes:
 
 - ``GET /config.json``: the API origin and who is signed in, for the page.
 - ``POST /signin`` (form field ``user``) and ``POST /signout``: set or clear
-  the signed cookie, then go back to the page they came from.
+  the signed cookie, then go back to the page they came from; only from the
+  demo's own pages (see :mod:`pf_demo.guard`).
 - ``POST /api/promptfloe/session``: see :mod:`pf_demo.sessions`.
 - ``GET /worker.html``: the worker page, cross-origin isolated.
 - everything else: the built site/.
@@ -12,12 +13,13 @@ Routes:
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 from starlette.applications import Starlette
@@ -30,8 +32,11 @@ from starlette.staticfiles import StaticFiles
 
 from pf_browser import AsyncPromptFloe
 
-from .sessions import SessionMinter
+from .guard import OriginPolicy, safe_local_path
+from .sessions import SessionMinter, error_body
 from .users import COOKIE, CookieSigner, DemoUser
+
+log = logging.getLogger("pf_demo")
 
 # Pyodide's module scripts must be served as JavaScript, and
 # WebAssembly.instantiateStreaming insists on application/wasm.
@@ -60,18 +65,26 @@ def create_app(
     users: Sequence[DemoUser] = DEFAULT_USERS,
     ttl_minutes: int = 30,
     cookie_secret: bytes | None = None,
+    public_origin: str | None = None,
+    trust_host_header: bool = False,
 ) -> Starlette:
     """Build the demo app server.
 
     ``api_key`` is the workspace's secret key: it is used here to mint
     sessions and is never sent to a browser. ``app.state.minter.count`` is the
     number of sessions minted so far.
+
+    ``public_origin`` (say ``"https://demo.example"``) is the only origin the
+    server answers as; without it, it answers on loopback names only.
+    ``trust_host_header`` takes the request's Host as its origin, whatever it
+    is (behind a proxy that sets it). See :mod:`pf_demo.guard`.
     """
     site = Path(site_dir)
+    policy = OriginPolicy(public_origin, trust_host_header)
     by_id: Mapping[str, DemoUser] = {u.id: u for u in users}
     signer = CookieSigner(cookie_secret or secrets.token_bytes(32))
     client = AsyncPromptFloe(api_key=api_key, base_url=api_base_url)
-    minter = SessionMinter(client, ttl_minutes)
+    minter = SessionMinter(client, ttl_minutes, api_base_url)
 
     async def config(request: Request) -> JSONResponse:
         user: DemoUser | None = request.state.user
@@ -81,7 +94,24 @@ def create_app(
             "users": [user_json(u) for u in users],
         }, headers={"Cache-Control": "no-store"})
 
+    def refuse_cross_site(request: Request) -> Response | None:
+        problem = policy.cross_site_problem(request)
+        if problem is None:
+            return None
+        log.warning("refused %s %s: %s", request.method, request.url.path, problem)
+        return JSONResponse(error_body(
+            "permission_error", "cross_site_request",
+            f"Refused: {problem}. Sign in and out from the demo's own page."),
+            status_code=403)
+
+    def back(request: Request) -> RedirectResponse:
+        """303 to the page the form was on, as a path of our own; else to ``/``."""
+        path = safe_local_path(request.headers.get("referer"), policy.own_origin(request))
+        return RedirectResponse(path, status_code=303)
+
     async def signin(request: Request) -> Response:
+        if (refused := refuse_cross_site(request)) is not None:
+            return refused
         # A urlencoded form, parsed here: Starlette's request.form() would
         # need python-multipart for one field.
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
@@ -96,6 +126,8 @@ def create_app(
         return response
 
     async def signout(request: Request) -> Response:
+        if (refused := refuse_cross_site(request)) is not None:
+            return refused
         user: DemoUser | None = request.state.user
         if user is not None:
             # Signing out ends the user's live sessions too (docs/api.md,
@@ -110,6 +142,10 @@ def create_app(
 
     async def who(request: Request, call_next: Callable[[Request], Awaitable[Response]]
                   ) -> Response:
+        problem = policy.host_problem(request)
+        if problem is not None:
+            return JSONResponse(error_body("invalid_request_error", "unknown_host", problem),
+                                status_code=421)
         user_id = signer.verify(request.cookies.get(COOKIE))
         request.state.user = by_id.get(user_id) if user_id else None
         return await call_next(request)
@@ -139,19 +175,18 @@ def user_json(user: DemoUser) -> dict[str, object]:
     return {"id": user.id, "name": user.name, "scopes": list(user.scopes)}
 
 
-def back(request: Request) -> RedirectResponse:
-    """303 to the page the form was on (same origin only), else to ``/``."""
-    referer = urlsplit(request.headers.get("referer", ""))
-    same_origin = referer.netloc == request.url.netloc
-    return RedirectResponse(referer.path if same_origin and referer.path else "/",
-                            status_code=303)
-
-
 async def revoke_end_user(api_base_url: str, api_key: str, end_user_id: str) -> None:
     """POST /v1/sessions/revoke; best effort, sign-out must not fail on it."""
     try:
         async with httpx.AsyncClient(base_url=api_base_url, timeout=5) as http:
-            await http.post("/v1/sessions/revoke", json={"endUserId": end_user_id},
-                            headers={"Authorization": f"Bearer {api_key}"})
-    except httpx.HTTPError:
-        pass
+            answer = await http.post("/v1/sessions/revoke", json={"endUserId": end_user_id},
+                                     headers={"Authorization": f"Bearer {api_key}"})
+    except httpx.HTTPError as exc:
+        log.warning("sign-out: could not revoke the sessions of %s: PromptFloe at %s "
+                    "can't be reached (%s: %s)", end_user_id, api_base_url,
+                    type(exc).__name__, exc)
+        return
+    if answer.status_code >= 300:
+        log.warning("sign-out: revoking the sessions of %s: PromptFloe answered %d "
+                    "(request id %s)", end_user_id, answer.status_code,
+                    answer.headers.get("promptfloe-request-id"))

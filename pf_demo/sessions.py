@@ -7,15 +7,22 @@ end user, with that user's scopes (docs/api.md, "Sessions").
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from pf_browser import AsyncPromptFloe, PromptFloeError
+from pf_browser import APIConnectionError, APIStatusError, AsyncPromptFloe, PromptFloeError
 
 from .users import DemoUser
+
+log = logging.getLogger("pf_demo")
+
+#: What the page shows when this server cannot reach PromptFloe (the code
+#: ``promptfloe_unreachable`` tells the page's Python to say it in words).
+UNREACHABLE = "PromptFloe can't be reached right now. Try again in a moment."
 
 # The token is in the body: no cache may keep it.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -33,9 +40,11 @@ class SessionMinter:
     revoked session was replaced by exactly one refresh.
     """
 
-    def __init__(self, client: AsyncPromptFloe, ttl_minutes: int) -> None:
+    def __init__(self, client: AsyncPromptFloe, ttl_minutes: int,
+                 api_base_url: str = "") -> None:
         self._client = client
         self._ttl_minutes = ttl_minutes
+        self._api = api_base_url or client.base_url
         self.mints: Counter[str] = Counter()
 
     @property
@@ -51,7 +60,21 @@ class SessionMinter:
         try:
             session = await self._client.sessions.issue(
                 user.id, scopes=list(user.scopes), ttl_minutes=self._ttl_minutes)
+        except APIConnectionError as exc:
+            # The cause goes to our log (the page only needs to know that it
+            # is PromptFloe, not the person's sign-in); never a credential:
+            # pf_browser's messages hold none.
+            cause = exc.__cause__
+            log.error("session for %s: PromptFloe at %s can't be reached: %s%s", user.id,
+                      self._api, exc,
+                      f" ({type(cause).__name__}: {cause})" if cause is not None else "")
+            return JSONResponse(
+                error_body("api_error", "promptfloe_unreachable", UNREACHABLE),
+                status_code=503, headers={**NO_STORE, "Retry-After": "5"})
         except PromptFloeError as exc:
+            request_id = exc.request_id if isinstance(exc, APIStatusError) else None
+            log.error("session for %s: PromptFloe at %s refused to mint it: %r (request id "
+                      "%s)", user.id, self._api, exc, request_id)
             # The message is ours or the API's, never a credential (_exceptions.py).
             return JSONResponse(
                 error_body("api_error", "session_unavailable",

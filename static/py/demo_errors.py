@@ -24,6 +24,10 @@ from pf_browser import (
 SIGNED_OUT = "You are signed out. Sign in (top right), then press Generate again."
 NETWORK_DOWN = ("Can't reach PromptFloe right now. Check your connection, "
                 "then press Generate again.")
+# This site's server could not reach PromptFloe to start a session: not the
+# person's connection, nor their sign-in.
+PROMPTFLOE_UNREACHABLE = ("PromptFloe can't be reached right now. Wait a moment, "
+                          "then press Generate again.")
 
 
 def _when(resets_at: str | None) -> str:
@@ -58,6 +62,8 @@ def describe(exc: PromptFloeError) -> str:
         status = _cause_status(exc)
         if status in (401, 403):
             return SIGNED_OUT
+        if getattr(exc.__cause__, "code", None) == "promptfloe_unreachable":
+            return PROMPTFLOE_UNREACHABLE
         if status is None and isinstance(exc.__cause__ or exc.__context__,
                                          APIConnectionError | OSError):
             return NETWORK_DOWN

@@ -244,3 +244,57 @@ def test_worker_page_cancel_closes_the_stream_at_the_next_event(
                                                             timeout=RUN_TIMEOUT_MS)
     assert paced_demo.api.wait_for_disconnect(run_id), "the server never saw the disconnect"
     expect(page.get_by_test_id("preview")).to_be_hidden(timeout=RUN_TIMEOUT_MS)
+
+
+# -- the demo app server under attack, and without PromptFloe ----------------------
+
+def sign_in_only(page: Page, origin: str, user: DemoUser) -> None:
+    """Sign in with the demo's form, without waiting for Python to boot."""
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(origin + "/")
+    page.select_option("select[name=user]", user.id)
+    page.get_by_test_id("signin").click()
+    expect(page.get_by_test_id("user")).to_contain_text(user.name, timeout=RUN_TIMEOUT_MS)
+
+
+def test_a_page_on_another_origin_cannot_sign_the_user_out_or_in(
+        page: Page, demo: Demo) -> None:
+    """Chromium's own headers on a cross-origin form post (same site: another
+    port of 127.0.0.1, as the API's previews are) get a 403, and the user
+    stays signed in as themselves."""
+    sign_in_only(page, demo.origin, BUILDER)
+    evil = "http://127.0.0.1:9/evil.html"
+    forms = (f'<form id=out method=post action="{demo.origin}/signout"></form>'
+             f'<form id=in method=post action="{demo.origin}/signin">'
+             f'<input name=user value="{READER.id}"></form>')
+    page.route(evil, lambda route: route.fulfill(
+        content_type="text/html", body=f"<!doctype html>{forms}"))
+    for form in ("out", "in"):
+        page.goto(evil)
+        with page.expect_navigation():
+            page.evaluate(f"document.getElementById({form!r}).submit()")
+        assert "cross_site_request" in page.content()
+        assert page.url.startswith(demo.origin)  # a 403 page, not a redirect elsewhere
+    who = page.request.get(demo.origin + "/config.json").json()["user"]
+    assert who is not None and who["id"] == BUILDER.id
+
+
+def test_when_the_app_server_cannot_reach_promptfloe_the_page_says_so(
+        page: Page, site_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: PromptFloe is down
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    caplog.set_level(logging.WARNING, logger="pf_demo")
+    app = create_app(api_base_url=dead, api_key="pf_test_" + "k" * 32, site_dir=site_dir,
+                     users=[BUILDER])
+    with ThreadedServer(app) as app_server:
+        open_demo(page, app_server.origin, user=BUILDER)
+        generate(page, until="error")
+        status = page.get_by_test_id("status")
+        expect(status).to_contain_text("PromptFloe can't be reached right now",
+                                       timeout=RUN_TIMEOUT_MS)
+    assert any(r.name == "pf_demo" and dead in r.getMessage() and "ConnectError" in r.getMessage()
+               for r in caplog.records), caplog.text

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "static" / "py"))
 
-from demo_errors import NETWORK_DOWN, SIGNED_OUT, describe
+from demo_errors import NETWORK_DOWN, PROMPTFLOE_UNREACHABLE, SIGNED_OUT, describe
 from demo_ui import file_summary, human_bytes
 
 from pf_browser import (
@@ -25,6 +25,7 @@ from pf_browser import (
     QuotaExceededError,
     RateLimitError,
     RefreshError,
+    ServerError,
     StreamError,
 )
 
@@ -61,6 +62,18 @@ def test_session_endpoint_refusing_means_signed_out(status: int) -> None:
 
 def test_unreachable_app_server_means_network_down() -> None:
     assert describe(refresh_error_caused_by(APIConnectionError())) == NETWORK_DOWN
+
+
+def test_app_server_that_cannot_reach_promptfloe_says_so_in_words() -> None:
+    cause = ServerError("PromptFloe can't be reached right now.", status_code=503,
+                        code="promptfloe_unreachable")
+    assert describe(refresh_error_caused_by(cause)) == PROMPTFLOE_UNREACHABLE
+    assert PROMPTFLOE_UNREACHABLE.startswith("PromptFloe can't be reached right now")
+
+
+def test_other_session_endpoint_failures_are_not_called_unreachable() -> None:
+    cause = ServerError("bad gateway", status_code=502, code="session_unavailable")
+    assert describe(refresh_error_caused_by(cause)) != PROMPTFLOE_UNREACHABLE
 
 
 def test_unreachable_api_means_network_down() -> None:
