@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -43,3 +44,16 @@ def generate(server: Any, credential: str, prompt: str = "A landing page for a b
                       headers=bearer(credential), timeout=30) as answer:
         body = answer.read()
     return answer, (events(body) if answer.status_code == 200 else [])
+
+
+class LogLines(logging.Handler):
+    """Every record it is given, formatted, tracebacks included: to look for secrets in."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        if record.exc_info:
+            self.lines.append(logging.Formatter().formatException(record.exc_info))

@@ -20,7 +20,7 @@ from dashboard_pages import (
     table,
     usage_rows,
 )
-from helpers import call, generate, session
+from helpers import LogLines, call, generate, session
 
 from pf_server.dashboard.sessions import TTL
 from pf_server.testing import LiveServer
@@ -406,20 +406,9 @@ def test_an_unexpected_failure_is_a_page_without_details(fresh_server: Any) -> N
 
 # -- nothing secret in the server's log ---------------------------------------------------------
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-        if record.exc_info:
-            self.lines.append(logging.Formatter().formatException(record.exc_info))
-
-
 def test_no_key_token_or_dashboard_cookie_appears_in_any_log_line(
         capfd: pytest.CaptureFixture[str]) -> None:
-    handler = _Lines()
+    handler = LogLines()
     names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "pf_server", "starlette"]
     with LiveServer(log_level="debug") as server:
         for name in names:

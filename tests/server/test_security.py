@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import bearer, call, generate, session
+from helpers import LogLines, bearer, call, generate, session
 from test_bad_input import assert_error
 
 from pf_server.testing import LiveServer
@@ -142,21 +142,10 @@ def test_the_preview_needs_no_credential_but_its_app_id_is_unguessable(live_serv
 
 # -- nothing of a credential in any log line ------------------------------------------
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-        if record.exc_info:
-            self.lines.append(logging.Formatter().formatException(record.exc_info))
-
-
 @pytest.fixture
-def logged() -> Iterator[_Collect]:
+def logged() -> Iterator[LogLines]:
     """Every record of uvicorn (access and errors), Starlette and pf_server, at DEBUG."""
-    handler = _Collect()
+    handler = LogLines()
     names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "pf_server", "starlette"]
     loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
@@ -169,7 +158,7 @@ def logged() -> Iterator[_Collect]:
         lg.setLevel(level)
 
 
-def test_no_key_or_token_appears_in_any_log_line(logged: _Collect,
+def test_no_key_or_token_appears_in_any_log_line(logged: LogLines,
                                                 capfd: pytest.CaptureFixture[str]) -> None:
     with LiveServer(log_level="debug") as server:
         # uvicorn configured its loggers on start; collect from them from now on.
