@@ -142,7 +142,7 @@ async def test_a_401_after_a_newer_token_that_is_already_stale_refreshes_again()
 
 def test_a_request_refreshes_at_most_once_even_across_its_retries() -> None:
     """Break: the renew-before-send step repeated on each connection retry, so
-    one request calls refresh_fn again and again (API.md: one refresh per request)."""
+    one request calls refresh_fn again and again (the contract: one refresh per request)."""
     attempts: list[str | None] = []
 
     def handler(request: Request) -> Response:
