@@ -12,11 +12,15 @@ leaves the machine (no CDN):
     site/vendor/pyscript/  the npm package ``@pyscript/core`` (its dist/)
     site/wheels/           our pf_browser wheel and pyodide-http from PyPI
     site/pyscript.json     the PyScript config the pages share (generated)
+    site/lite/             a JupyterLite site (``jupyter lite build``) whose
+                           Pyodide kernel runs on site/vendor/pyodide/, with
+                           the notebooks/ and the wheels ``%pip`` installs
     site/*                 the pages, from static/
 
 The npm versions are pinned in package.json, and package-lock.json's
 ``integrity`` hashes are checked by ``npm ci``. pyodide-http's wheel is pinned
-here by its sha256. Each step is skipped when its inputs have not changed.
+here by its sha256, and so is every wheel the notebook site serves. Each
+step is skipped when its inputs have not changed.
 """
 
 from __future__ import annotations
@@ -48,7 +52,6 @@ CACHE = ROOT / "build" / "cache"
 PYODIDE_VERSION = "314.0.7"
 PYSCRIPT_VERSION = "0.7.31"
 # pyodide-http 0.2.2, the py3-none-any wheel on PyPI.
-PYODIDE_HTTP = "pyodide-http==0.2.2"
 PYODIDE_HTTP_WHEEL = "pyodide_http-0.2.2-py3-none-any.whl"
 PYODIDE_HTTP_SHA256 = "cf006ea593c1643b5badeb4d42ed24a6eebd830276171fa1f82de0777b3fb608"
 
@@ -221,22 +224,39 @@ def _urlsafe_digest(data: bytes) -> str:
 
 def pyodide_http_wheel(wheels: Path) -> str:
     """pyodide-http from PyPI, checked against the pinned sha256."""
+    (cached,) = pinned_wheels({PYODIDE_HTTP_WHEEL: PYODIDE_HTTP_SHA256})
     target = wheels / PYODIDE_HTTP_WHEEL
     if not (target.is_file() and sha256_of(target) == PYODIDE_HTTP_SHA256):
-        cached = CACHE / PYODIDE_HTTP_WHEEL
-        if not (cached.is_file() and sha256_of(cached) == PYODIDE_HTTP_SHA256):
-            log(f"pip download {PYODIDE_HTTP}")
-            CACHE.mkdir(parents=True, exist_ok=True)
-            subprocess.run([sys.executable, "-m", "pip", "download", PYODIDE_HTTP, "--no-deps",
-                            "--only-binary", ":all:", "--dest", str(CACHE), "--quiet"],
-                           check=True)
-        got = sha256_of(cached)
-        if got != PYODIDE_HTTP_SHA256:
-            cached.unlink()
-            sys.exit(f"build: {PYODIDE_HTTP_WHEEL} has sha256 {got}, "
-                     f"expected {PYODIDE_HTTP_SHA256}; refusing to use it")
         shutil.copy2(cached, target)
     return target.name
+
+
+def pinned_wheels(pins: dict[str, str], python_version: str | None = None) -> list[Path]:
+    """Each pinned wheel (file name -> sha256) from PyPI, cached in build/cache/.
+
+    The missing ones come in one ``pip download``; a wheel whose sha256 is not
+    the pinned one is deleted and the build stops.
+    """
+    CACHE.mkdir(parents=True, exist_ok=True)
+    missing = [name for name, sha in pins.items()
+               if not ((CACHE / name).is_file() and sha256_of(CACHE / name) == sha)]
+    if missing:
+        # A wheel's file name starts with its distribution name and version.
+        reqs = ["{}=={}".format(*name.split("-")[:2]) for name in missing]
+        log(f"pip download {' '.join(reqs)}")
+        target = ["--python-version", python_version] if python_version else []
+        subprocess.run([sys.executable, "-m", "pip", "download", *reqs, "--no-deps",
+                        "--only-binary", ":all:", *target, "--dest", str(CACHE), "--quiet"],
+                       check=True)
+    paths = []
+    for name, sha in pins.items():
+        path = CACHE / name
+        got = sha256_of(path) if path.is_file() else "nothing (not downloaded)"
+        if got != sha:
+            path.unlink(missing_ok=True)
+            sys.exit(f"build: {name} has sha256 {got}, expected {sha}; refusing to use it")
+        paths.append(path)
+    return paths
 
 
 def sha256_of(path: Path) -> str:
@@ -276,6 +296,7 @@ def build() -> Path:
     http_wheel = pyodide_http_wheel(wheels)
     pages = copy_pages()
     pyscript_config(pf_wheel, http_wheel)
+    lite_site(SITE / "lite", wheels / pf_wheel)
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
     return SITE
@@ -294,12 +315,171 @@ def copy_pages() -> int:
         shutil.copy2(path, target)
         copied += 1
     # A page removed from static/ leaves the site too.
-    generated = {"vendor", "wheels", "pyscript.json"}
+    generated = {"vendor", "wheels", "pyscript.json", "lite"}
     for path in SITE.rglob("*"):
         rel = path.relative_to(SITE)
         if rel.parts[0] not in generated and path.is_file() and not (STATIC / rel).is_file():
             path.unlink()
     return copied
+
+
+# -- the JupyterLite site -------------------------------------------------------
+#
+# ``jupyter lite build`` (jupyterlite-core and jupyterlite-pyodide-kernel, pinned
+# in pyproject's ``lite`` extra) assembles site/lite/. Its Pyodide kernel runs on
+# the same npm Pyodide as the pages: pyodideUrl points at site/vendor/pyodide/,
+# so the site holds one copy. That npm package is only the runtime, though: at
+# boot the kernel loads micropip, IPython and jedi through Pyodide's lock file,
+# and Pyodide fetches locked packages from the lock's own folder. So
+# site/lite/kernel-packages/ holds those wheels (from PyPI, pinned below) and a
+# lock cut down to them, whose sha256 entries are the hashes of those very files
+# (PyPI's wheels differ byte for byte from Pyodide's own builds). The kernel is
+# pointed at that lock with ``loadPyodideOptions.lockFileURL``.
+
+NOTEBOOKS = ROOT / "notebooks"
+LITE_WORK = ROOT / "build" / "lite"
+LITE_DISTS = ("jupyterlite-core", "jupyterlite-pyodide-kernel", "jupyterlab_widgets",
+              "jupyter_server")
+KERNEL_LOCK_DIR = "kernel-packages"
+# The kernel's boot packages at the versions of Pyodide 314.0.7's lock.
+KERNEL_WHEELS = {
+    "asttokens-3.0.1-py3-none-any.whl":
+        "15a3ebc0f43c2d0a50eeafea25e19046c68398e487b9f1f5b517f7c0f40f976a",
+    "decorator-5.2.1-py3-none-any.whl":
+        "d316bb415a2d9e2d2b3abcc4084c6502fc09240e292cd76a76afc106a1c8e04a",
+    "executing-2.2.1-py2.py3-none-any.whl":
+        "760643d3452b4d777d295bb167ccc74c64a81df23fb5e08eff250c425a4b2017",
+    "ipython-9.12.0-py3-none-any.whl":
+        "0f2701e8ee86e117e37f50563205d36feaa259d2e08d4a6bc6b6d74b18ce128d",
+    "jedi-0.19.2-py2.py3-none-any.whl":
+        "a8ef22bde8490f57fe5c7681a3c83cb58874daf72b4784de3cce5b6ef6edb5b9",
+    "matplotlib_inline-0.2.1-py3-none-any.whl":
+        "d56ce5156ba6085e00a9d54fead6ed29a9c47e215cd1bba2e976ef39f5710a76",
+    "micropip-0.11.1-py3-none-any.whl":
+        "768de165adb8e66906039d8fec4127a57f522dfdf8e6fbff877a4616941ecfd3",
+    "parso-0.8.6-py2.py3-none-any.whl":
+        "2c549f800b70a5c4952197248825584cb00f033b29c692671d3bf08bf380baff",
+    "prompt_toolkit-3.0.52-py3-none-any.whl":
+        "9aac639a3bbd33284347de5ad8d68ecc044b91a762dc39b7c21095fcd6a19955",
+    "pure_eval-0.2.3-py3-none-any.whl":
+        "1db8e35b67b3d218d818ae653e27f06c3aa420901fa7b081ca98cbedc874e0d0",
+    "pygments-2.20.0-py3-none-any.whl":
+        "81a9e26dd42fd28a23a2d169d86d7ac03b46e2f8b59ed4698fb4785f946d0176",
+    "six-1.17.0-py2.py3-none-any.whl":
+        "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274",
+    "stack_data-0.6.3-py3-none-any.whl":
+        "d5558e0c25a4cb0853cddad3d77da9891a08cb85dd9f9f91b9f8cd66e511e695",
+    "traitlets-5.14.3-py3-none-any.whl":
+        "b74e89e397b1ed28cc831db7aea759ba6640cb3de13090ca145426688ff1ac4f",
+    "wcwidth-0.6.0-py3-none-any.whl":
+        "1a3a1e510b553315f8e146c54764f4fb6264ffad731b3d78088cdb1478ffbdad",
+}
+# What ``%pip install pf_browser ipywidgets`` needs besides the kernel's own
+# packages, served from site/lite/pypi/ (the PyPI fallback is off).
+NOTEBOOK_WHEELS = {
+    "comm-0.2.3-py3-none-any.whl":
+        "c615d91d75f7f04f095b30d1c1711babd43bdc6419c1be9886a85f2f4e489417",
+    "ipywidgets-8.1.9-py3-none-any.whl":
+        "f2b8cbcaae10252b809fbe4d7470db75c09b769a32cbf816d20e5ca6d3c5a79d",
+    "jupyterlab_widgets-3.0.17-py3-none-any.whl":
+        "40ac1e9955acf116c4d995d9bfa082d86ad9ec6d91c4f134827cf5e0a5eb75e0",
+}
+
+
+def lite_config() -> dict[str, object]:
+    """jupyter-lite.json: the kernel on our Pyodide and lock, no PyPI fallback.
+
+    JupyterLite resolves a ``./`` URL setting against the site's root (here
+    /lite/), so ``./../vendor/`` is the site's shared Pyodide; ``lockFileURL``
+    is resolved against the same root by the kernel extension.
+    """
+    return {
+        "jupyter-lite-schema-version": 0,
+        "jupyter-config-data": {
+            "appName": "pf_browser notebooks",
+            "litePluginSettings": {
+                "@jupyterlite/pyodide-kernel-extension:kernel": {
+                    "pyodideUrl": "./../vendor/pyodide/pyodide.mjs",
+                    "disablePyPIFallback": True,
+                    "loadPyodideOptions": {
+                        "lockFileURL": f"./{KERNEL_LOCK_DIR}/pyodide-lock.json",
+                    },
+                },
+            },
+        },
+    }
+
+
+def kernel_lock(wheels: list[Path]) -> dict[str, object]:
+    """Pyodide's lock, cut down to ``wheels``, each entry with its file's sha256."""
+    lock = json.loads((NODE_MODULES / "pyodide" / "pyodide-lock.json").read_text())
+    by_file = {entry["file_name"]: name for name, entry in lock["packages"].items()}
+    packages = {}
+    for wheel in wheels:
+        name = by_file.get(wheel.name)
+        if name is None:
+            sys.exit(f"build: {wheel.name} is not in Pyodide {PYODIDE_VERSION}'s lock file")
+        packages[name] = {**lock["packages"][name], "sha256": sha256_of(wheel)}
+    for name, entry in packages.items():
+        absent = [dep for dep in entry["depends"]
+                  if dep not in packages and dep.replace("_", "-") not in packages]
+        if absent:
+            sys.exit(f"build: the kernel's lock lacks {absent}, needed by {name}")
+    return {**lock, "packages": packages}
+
+
+def lite_site(out: Path, pf_wheel: Path | None, *, notebooks: Path | None = NOTEBOOKS,
+              work: Path = LITE_WORK) -> None:
+    """Build the JupyterLite site into ``out`` when its inputs changed.
+
+    Without ``pf_wheel`` (and ``notebooks``) it is the same site with nothing
+    of ours in it: the benchmark's bare JupyterLite.
+    """
+    versions = {}
+    for dist in LITE_DISTS:
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            sys.exit(f'build: the notebook site needs {dist}: pip install -e ".[demo]"')
+    kernel_wheels = pinned_wheels(KERNEL_WHEELS, python_version="3.14")
+    pip_wheels = [*pinned_wheels(NOTEBOOK_WHEELS), *([pf_wheel] if pf_wheel else [])]
+    config = json.dumps(lite_config(), indent=2) + "\n"
+    contents = sorted(p for p in notebooks.rglob("*") if p.is_file()
+                      and ".ipynb_checkpoints" not in p.parts) if notebooks else []
+    digest = hashlib.sha256(json.dumps([versions, config, str(out)]).encode())
+    for path in (*kernel_wheels, *pip_wheels, *contents, NODE_MODULES / "pyodide" / "package.json"):
+        digest.update(f"{path.name}:{sha256_of(path)}\n".encode())
+    want = digest.hexdigest()
+    stamp = work / "stamp.sha256"
+    if stamp_is(stamp, want) and (out / "jupyter-lite.json").is_file():
+        return
+    started = time.monotonic()
+    log(f"jupyter lite build -> {out.relative_to(out.parents[1])}")
+    src = work / "src"
+    # A fresh lite_dir: JupyterLite's task database survives a failed build and
+    # can then skip merging jupyter-lite.json (dropping our settings).
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    (src / "pypi").mkdir(parents=True)
+    (src / "jupyter-lite.json").write_text(config)
+    for wheel in pip_wheels:
+        shutil.copy2(wheel, src / "pypi" / wheel.name)
+    command = [sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(src),
+               "--output-dir", str(out), "--no-sourcemaps", "--apps", "lab",
+               "--apps", "notebooks", "--apps", "tree", "--no-unused-shared-packages"]
+    if notebooks:
+        command += ["--contents", str(notebooks)]
+    done = subprocess.run(command, cwd=src, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"build: jupyter lite build failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    lock_dir = out / KERNEL_LOCK_DIR
+    lock_dir.mkdir()
+    for wheel in kernel_wheels:
+        shutil.copy2(wheel, lock_dir / wheel.name)
+    (lock_dir / "pyodide-lock.json").write_text(json.dumps(kernel_lock(kernel_wheels)))
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(want)
+    log(f"{out.name}/ built in {time.monotonic() - started:.1f}s")
 
 
 # -- serve ----------------------------------------------------------------------
