@@ -153,6 +153,11 @@ class Session:
         )
 
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows it (the HTML is built only when asked for)."""
+        from ._html import session_html
+        return session_html(self)
+
 @dataclass(frozen=True, slots=True)
 class AppFile:
     path: str
@@ -189,6 +194,11 @@ class App:
             files=tuple(AppFile.from_wire(f) for f in d.get("files") or ()),
         )
 
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows it (the HTML is built only when asked for)."""
+        from ._html import app_html
+        return app_html(self)
 
 @dataclass(frozen=True, slots=True)
 class AppPage:
@@ -268,6 +278,11 @@ class AsyncAppPage:
                 yield app
 
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows it (the HTML is built only when asked for)."""
+        from ._html import app_page_html
+        return app_page_html(self)
+
 @dataclass(frozen=True, slots=True)
 class Deployment:
     app_id: str
@@ -278,6 +293,11 @@ class Deployment:
     def from_wire(cls, d: dict[str, Any]) -> Deployment:
         return cls(app_id=d["appId"], url=d["url"], deployed_at=parse_datetime(d["deployedAt"]))
 
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows it (the HTML is built only when asked for)."""
+        from ._html import deployment_html
+        return deployment_html(self)
 
 @dataclass(frozen=True, slots=True)
 class EndUserUsage:
@@ -304,3 +324,8 @@ class Usage:
                 for u in d["byEndUser"]
             ),
         )
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows it (the HTML is built only when asked for)."""
+        from ._html import usage_html
+        return usage_html(self)
