@@ -1,0 +1,162 @@
+"""The JupyterLite site, in real headless Chromium: the shipped notebook, Run All.
+
+The demo app server serves the built site (JupyterLite at ``/lite/``) and
+mints session tokens; the PromptFloe API is a second loopback origin, pacing
+its files so progress can be seen. The kernel boots once for the module (it
+takes 15-30 s here): one page opens ``notebooks/pf_browser.ipynb``, runs every
+cell through the Run menu, and waits for the last cell's output (JupyterLab
+says "idle" before the kernel has even booted, so outputs are what counts).
+Each test then checks one thing that run showed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from _local_servers import StaticServer
+from conftest import is_local
+from playwright.sync_api import Browser, Page
+from test_demo import demo_servers
+
+NOTEBOOK = "pf_browser.ipynb"
+PACE = 0.3  # seconds between the API's files: the progress has time to show each one
+BOOT_TIMEOUT_MS = 180_000  # UI, kernel boot, %pip, one generation: bounded, generous
+LAST_OUTPUT = "Refused, as expected"
+
+# Before Run All: remember every value the progress shows (its data-pf-files),
+# as the page changes, so the test sees the count go up and not only its end.
+WATCH_PROGRESS = """() => {
+  window.pfProgressSeen = [];
+  const note = () => {
+    for (const el of document.querySelectorAll('[data-pf-files]')) {
+      const n = Number(el.dataset.pfFiles);
+      const seen = window.pfProgressSeen;
+      if (seen[seen.length - 1] !== n) seen.push(n);
+    }
+  };
+  new MutationObserver(note).observe(document.body,
+      {subtree: true, childList: true, characterData: true, attributes: true});
+}"""
+
+
+@dataclass
+class Ran:
+    page: Page
+    origin: str
+    requests: list[str]
+    outputs: list[str]
+    progress_seen: list[int]
+
+
+def open_run_menu(page: Page) -> None:
+    # Lumino's menu bar sometimes ignores a first click while the app settles: retry.
+    for _ in range(10):
+        box = page.locator(".lm-MenuBar-item", has_text="Run").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 5, box["y"] + 5)
+        try:
+            page.wait_for_selector(".lm-Menu", timeout=3_000)
+            return
+        except Exception:
+            page.keyboard.press("Escape")
+    pytest.fail("the notebook's Run menu did not open")
+
+
+@pytest.fixture(scope="module")
+def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
+    if not (site_dir / "lite" / "files" / NOTEBOOK).is_file():
+        pytest.fail(f"{site_dir}/lite holds no {NOTEBOOK}: the build did not make the site")
+    with demo_servers(site_dir, pace=PACE) as demo:
+        context = chromium.new_context(viewport={"width": 1200, "height": 1000})
+        requests: list[str] = []
+        context.on("request", lambda request: requests.append(request.url))
+        try:
+            page = context.new_page()
+            page.set_default_timeout(BOOT_TIMEOUT_MS)
+            page.goto(f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell")
+            page.evaluate(WATCH_PROGRESS)
+            open_run_menu(page)
+            page.locator("li[data-command='runmenu:run-all']").click()
+            page.locator(".jp-OutputArea-output", has_text=LAST_OUTPUT).wait_for()
+            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+            yield Ran(page, demo.origin, requests, outputs, page.evaluate("pfProgressSeen"))
+        finally:
+            context.close()
+
+
+def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
+    text = "\n".join(ran.outputs)
+    assert "Traceback" not in text, text[:3000]
+    assert "Signed in as Ada (builder)" in text
+    assert re.search(r"4 files, \d+ bytes: \['index.html'", text)
+    assert "Deployment of app_" in text and "/sites/app_" in text
+    assert "Signed in as Rey (read-only), with the scopes read." in text
+    assert "No apps yet." in text
+    # The session is shown without its token.
+    assert "scopes\tbuild, read, deploy" in text and "hidden" in text
+    assert "pf_sess_" not in ran.page.content()
+
+
+def test_the_progress_counts_files_as_they_arrive(ran: Ran) -> None:
+    # The API paces its four files: the count went 0, 1, 2, 3, 4 (Rey's refused run
+    # shows 0 again at the end), not straight from nothing to done.
+    seen = ran.progress_seen
+    assert seen[: seen.index(4) + 1] == [0, 1, 2, 3, 4], seen
+    states = ran.page.locator("[data-pf-state]").evaluate_all(
+        "els => els.map(e => e.dataset.pfState)")
+    assert states == ["done", "error"]  # Ada's run, then Rey's refusal, in words
+
+
+def test_the_preview_iframe_shows_the_generated_app(ran: Ran) -> None:
+    frames = ran.page.locator(".jp-OutputArea-output iframe")
+    assert frames.count() == 1  # Ada's app; Rey's refused run shows none
+    frame = frames.first
+    assert frame.get_attribute("credentialless") is not None
+    assert frame.get_attribute("sandbox") == "allow-scripts allow-forms"
+    document = frame.element_handle().content_frame()
+    assert document is not None
+    document.wait_for_load_state()
+    heading = document.locator("h1").inner_text(timeout=30_000)
+    assert "bakery" in heading.lower()
+
+
+def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> None:
+    strays = [u for u in ran.requests if not is_local(u)]
+    assert strays == []
+    paths = [urlsplit(u).path for u in ran.requests
+             if urlsplit(u).netloc == urlsplit(ran.origin).netloc]
+    # Pyodide from the pages' one copy; the kernel's packages beside its lock
+    # (fetched by the kernel's worker, so worker requests are in the record);
+    # the %pip wheels from the site.
+    assert "/vendor/pyodide/pyodide.asm.wasm" in paths
+    assert not any(p.startswith("/lite/static/pyodide") for p in paths)
+    assert "/lite/kernel-packages/pyodide-lock.json" in paths
+    assert "/lite/kernel-packages/ipython-9.12.0-py3-none-any.whl" in paths
+    assert any(re.fullmatch(r"/lite/pypi/pf_browser-.*\.whl", p) for p in paths)
+    assert "/lite/pypi/ipywidgets-8.1.9-py3-none-any.whl" in paths
+
+
+def test_the_kernel_lock_hashes_match_the_files_served(test_origin: StaticServer) -> None:
+    base = f"{test_origin.origin}/lite/kernel-packages/"
+    lock: dict[str, Any] = httpx.get(base + "pyodide-lock.json").json()
+    assert lock["packages"], "an empty kernel lock"
+    for name, entry in lock["packages"].items():
+        served = httpx.get(base + entry["file_name"])
+        assert served.status_code == 200, entry["file_name"]
+        assert hashlib.sha256(served.content).hexdigest() == entry["sha256"], name
+        for dep in entry["depends"]:  # the lock is closed: every dependency is in it
+            assert dep in lock["packages"] or dep.replace("_", "-") in lock["packages"], dep
+    config = httpx.get(f"{test_origin.origin}/lite/jupyter-lite.json").json()["jupyter-config-data"]
+    kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["disablePyPIFallback"] is True
+    assert json.dumps(kernel).count("http") == 0  # no absolute URL: nothing off this site
