@@ -374,11 +374,14 @@ KERNEL_WHEELS = {
     "wcwidth-0.6.0-py3-none-any.whl":
         "1a3a1e510b553315f8e146c54764f4fb6264ffad731b3d78088cdb1478ffbdad",
 }
-# What ``%pip install pf_browser ipywidgets`` needs besides the kernel's own
-# packages, served from site/lite/pypi/ (the PyPI fallback is off).
-NOTEBOOK_WHEELS = {
+# The kernel installs ``comm`` at boot with piplite, and Pyodide's lock has
+# none: served from site/lite/pypi/ (the PyPI fallback is off) in every site.
+KERNEL_PIP_WHEELS = {
     "comm-0.2.3-py3-none-any.whl":
         "c615d91d75f7f04f095b30d1c1711babd43bdc6419c1be9886a85f2f4e489417",
+}
+# What ``%pip install pf_browser ipywidgets`` needs besides, in our site.
+NOTEBOOK_WHEELS = {
     "ipywidgets-8.1.9-py3-none-any.whl":
         "f2b8cbcaae10252b809fbe4d7470db75c09b769a32cbf816d20e5ca6d3c5a79d",
     "jupyterlab_widgets-3.0.17-py3-none-any.whl":
@@ -433,7 +436,7 @@ def lite_site(out: Path, pf_wheel: Path | None, *, notebooks: Path | None = NOTE
     """Build the JupyterLite site into ``out`` when its inputs changed.
 
     Without ``pf_wheel`` (and ``notebooks``) it is the same site with nothing
-    of ours in it: the benchmark's bare JupyterLite.
+    of ours in it (no pf_browser, no ipywidgets): the benchmark's bare JupyterLite.
     """
     versions = {}
     for dist in LITE_DISTS:
@@ -442,7 +445,9 @@ def lite_site(out: Path, pf_wheel: Path | None, *, notebooks: Path | None = NOTE
         except importlib.metadata.PackageNotFoundError:
             sys.exit(f'build: the notebook site needs {dist}: pip install -e ".[demo]"')
     kernel_wheels = pinned_wheels(KERNEL_WHEELS, python_version="3.14")
-    pip_wheels = [*pinned_wheels(NOTEBOOK_WHEELS), *([pf_wheel] if pf_wheel else [])]
+    pip_wheels = pinned_wheels(KERNEL_PIP_WHEELS)
+    if pf_wheel is not None:
+        pip_wheels += [*pinned_wheels(NOTEBOOK_WHEELS), pf_wheel]
     config = json.dumps(lite_config(), indent=2) + "\n"
     contents = sorted(p for p in notebooks.rglob("*") if p.is_file()
                       and ".ipynb_checkpoints" not in p.parts) if notebooks else []
@@ -555,7 +560,9 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
                 sys.exit(f"build: {what} exited with status {proc.returncode}")
         print(f"\n  PromptFloe API   {api_url}\n  Demo app         {app_url}/\n"
               f"  Worker demo      {app_url}/worker.html\n"
-              f"  Usage dashboard  {api_url}/dashboard\n\n"
+              f"  Usage dashboard  {api_url}/dashboard\n"
+              f"  Notebook         {app_url}/lite/notebooks/index.html?path=pf_browser.ipynb\n"
+              f"  JupyterLite      {app_url}/lite/\n\n"
               "Open the demo app in a browser. Ctrl-C stops both servers.\n", flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -47,6 +47,7 @@ __all__ = ["PREVIEW_SANDBOX", "Generation", "preview", "watch"]
 #: forms, never with the notebook page's authority.
 PREVIEW_SANDBOX = "allow-scripts allow-forms"
 PREVIEW_HEIGHT = 420
+MAX_LISTED = 40  # files listed in the progress (the count covers them all)
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,13 @@ class _Progress:
             head += f" &middot; latest: <code>{html.escape(latest)}</code>"
         if self.app_id:
             head += f' &middot; app <code>{html.escape(self.app_id)}</code>'
+        # The latest files only: a redraw per event stays small in a big run.
+        shown = self.files[-MAX_LISTED:]
         rows = "".join(f"<li><code>{html.escape(f.path)}</code> ({_size(f.size)})</li>"
-                       for f in self.files)
-        files = (f'<ol style="margin:0.3em 0 0 0;columns:2">{rows}</ol>' if rows else "")
+                       for f in shown)
+        start = count - len(shown) + 1
+        files = (f'<ol start="{start}" style="margin:0.3em 0 0 0;columns:2">{rows}</ol>'
+                 if rows else "")
         return (f'<div class="pf-progress" data-pf-state="{state}" '
                 f'style="font-family:sans-serif;font-size:90%">{head}{files}</div>')
 

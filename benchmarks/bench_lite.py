@@ -1,0 +1,208 @@
+"""The JupyterLite site: kernel boot, Run All to preview, size, build time.
+
+    python benchmarks/bench_lite.py [--rounds 3]
+
+Builds site/ first (``build.py``), then, in one run, side by side:
+
+- **Kernel boot**, cold (a fresh browser context each time, nothing cached):
+  from opening a one-cell notebook to that cell's output, on our site against
+  a bare JupyterLite built the same way (same build step, same Pyodide and
+  kernel packages, same server) without pf_browser: no pf_browser wheel, no
+  ipywidgets wheels, no notebooks of ours. Alternating rounds. Goal: <= 1.1x.
+- **Run All -> preview**, beyond the server's own pace: the shipped notebook on
+  the demo servers (the kernel already booted), from *Run All* to the
+  generated app showing in the preview iframe, minus the time the API itself
+  takes to stream that generation (measured with the CPython client against
+  the same server). Goal: <= 2 s.
+- **Size** of the site (ours, the bare one, the shared Pyodide) and **build
+  time** of the JupyterLite step, cold (no previous build; downloads cached)
+  and warm (nothing changed), and of a whole warm ``build.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+
+from _local_servers import StaticServer  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, is_local  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from test_demo import demo_servers  # noqa: E402
+from test_lite import LAST_OUTPUT, NOTEBOOK, open_run_menu  # noqa: E402
+
+from pf_browser import PromptFloe, ReadyEvent  # noqa: E402
+
+PACE = 0.3
+TIMEOUT_MS = 240_000
+BOOT_CELL = 'print("kernel ready")'
+
+
+def load_build() -> Any:
+    # By path: ``import build`` would find PyPA's build package.
+    spec = importlib.util.spec_from_file_location("pf_build", REPO / "build.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def boot_notebook(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "boot",
+                     "metadata": {}, "outputs": [], "source": [BOOT_CELL]}],
+          "metadata": {"kernelspec": {"display_name": "Python (Pyodide)",
+                                      "language": "python", "name": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (folder / "boot.ipynb").write_text(json.dumps(nb))
+    return folder
+
+
+def size(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def boot_seconds(browser: Browser, origin: str, strays: list[str]) -> float:
+    context = browser.new_context()
+    context.on("request", lambda r: strays.append(r.url) if not is_local(r.url) else None)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        started = time.perf_counter()
+        page.goto(f"{origin}/lite/notebooks/index.html?path=boot.ipynb")
+        page.locator(".jp-Cell .cm-content").first.click()
+        page.keyboard.press("Shift+Enter")  # queued until the kernel is up
+        page.locator(".jp-OutputArea-output", has_text="kernel ready").wait_for()
+        return time.perf_counter() - started
+    finally:
+        context.close()
+
+
+def server_pace(api: Any) -> float:
+    """The API's own time for one generation: POST to the ready event."""
+    with PromptFloe(api_key=api.api_key, base_url=api.base_url) as client:
+        started = time.perf_counter()
+        with client.apps.generate_stream("A landing page for a neighbourhood bakery") as s:
+            for event in s:
+                if isinstance(event, ReadyEvent):
+                    return time.perf_counter() - started
+    raise RuntimeError("no ready event")
+
+
+def run_all_to_preview(page: Page, old_src: str | None) -> tuple[float, str]:
+    open_run_menu(page)
+    started = time.perf_counter()
+    page.locator("li[data-command='runmenu:run-all']").click()
+    frame = page.locator(".jp-OutputArea-output iframe")
+    page.wait_for_function(
+        "old => { const f = document.querySelector('.jp-OutputArea-output iframe');"
+        " return f && f.getAttribute('src') !== old; }", arg=old_src or "")
+    document = frame.first.element_handle().content_frame()
+    assert document is not None
+    document.locator("h1").wait_for()
+    took = time.perf_counter() - started
+    src = frame.first.get_attribute("src") or ""
+    page.locator(".jp-OutputArea-output", has_text=LAST_OUTPUT).wait_for()
+    return took, src
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    build = load_build()
+    subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    whole_warm = time.perf_counter() - started
+    site = REPO / "site"
+    wheel = next((site / "wheels").glob("pf_browser-*.whl"))
+
+    with tempfile.TemporaryDirectory(prefix="bench_lite_") as tmp:
+        root = Path(tmp)
+        ours_contents = boot_notebook(root / "contents-ours")
+        shutil.copy2(REPO / "notebooks" / NOTEBOOK, ours_contents / NOTEBOOK)
+        bare_contents = boot_notebook(root / "contents-bare")
+        times: dict[str, list[float]] = {}
+        for name, pf_wheel, contents in (("ours", wheel, ours_contents),
+                                         ("bare", None, bare_contents)):
+            out, work = root / name / "lite", root / f"work-{name}"
+            for kind in ("cold", "warm"):
+                t0 = time.perf_counter()
+                build.lite_site(out, pf_wheel, notebooks=contents, work=work)
+                times[f"{name} {kind}"] = [time.perf_counter() - t0]
+        sizes = {"ours": size(root / "ours" / "lite"), "bare": size(root / "bare" / "lite"),
+                 "site/lite": size(site / "lite"),
+                 "shared pyodide": size(site / "vendor" / "pyodide")}
+
+        strays: list[str] = []
+        boots: dict[str, list[float]] = {"ours": [], "bare": []}
+        run_all: list[float] = []
+        paces: list[float] = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            vendor = site / "vendor"
+            with StaticServer({"/lite/": root / "ours" / "lite", "/vendor/": vendor}) as ours, \
+                    StaticServer({"/lite/": root / "bare" / "lite", "/vendor/": vendor}) as bare:
+                for i in range(args.rounds):
+                    order = [("ours", ours), ("bare", bare)]
+                    for name, server in order if i % 2 == 0 else reversed(order):
+                        boots[name].append(boot_seconds(browser, server.origin, strays))
+                        print(f"  boot {name}: {boots[name][-1]:.1f} s", flush=True)
+
+            with demo_servers(site, pace=PACE) as demo:
+                context = browser.new_context(viewport={"width": 1200, "height": 1000})
+                context.on("request",
+                           lambda r: strays.append(r.url) if not is_local(r.url) else None)
+                page = context.new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}")
+                page.wait_for_selector(".jp-Notebook .jp-Cell")
+                _, src = run_all_to_preview(page, None)  # boots the kernel: not counted
+                for _ in range(args.rounds):
+                    paces.append(server_pace(demo.api))
+                    took, src = run_all_to_preview(page, src)
+                    run_all.append(took)
+                    print(f"  Run All -> preview: {took:.2f} s (server alone "
+                          f"{paces[-1]:.2f} s)", flush=True)
+                context.close()
+            browser.close()
+
+    med = statistics.median
+    print("\nJupyterLite, cold boot to kernel ready (open a notebook -> first output)")
+    print(f"  ours {med(boots['ours']):.1f} s, bare {med(boots['bare']):.1f} s (medians of "
+          f"{args.rounds}): {med(boots['ours']) / med(boots['bare']):.2f}x   goal <= 1.1x")
+    print(f"  ours {[round(b, 1) for b in boots['ours']]}, "
+          f"bare {[round(b, 1) for b in boots['bare']]}")
+    beyond = [t - p for t, p in zip(run_all, paces, strict=True)]
+    print(f"\nRun All -> preview (kernel booted, API pace {PACE} s/file)")
+    print(f"  median {med(run_all):.2f} s, the API's own stream {med(paces):.2f} s: "
+          f"{med(beyond):.2f} s beyond the server's pace   goal <= 2 s")
+    print("\nSize (files, MB)")
+    for name, (n, b) in sizes.items():
+        print(f"  {name:<15} {n:5d} files {b / 1e6:6.1f} MB")
+    print("\nBuild time, JupyterLite step (downloads cached)")
+    for name in ("ours", "bare"):
+        print(f"  {name}: cold {times[name + ' cold'][0]:.1f} s, "
+              f"warm {times[name + ' warm'][0]:.2f} s")
+    print(f"  whole build.py, warm: {whole_warm:.2f} s")
+    print(f"\nRequests to non-local hosts: {len(strays)}")
+
+
+if __name__ == "__main__":
+    main()
