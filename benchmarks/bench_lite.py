@@ -115,7 +115,7 @@ def run_all_to_preview(page: Page, old_src: str | None) -> tuple[float, str]:
     document.locator("h1").wait_for()
     took = time.perf_counter() - started
     src = frame.first.get_attribute("src") or ""
-    page.locator(".jp-OutputArea-output", has_text=LAST_OUTPUT).wait_for()
+    page.locator(".jp-OutputArea-output", has_text=LAST_OUTPUT).wait_for(state="attached")
     return took, src
 
 

@@ -25,6 +25,7 @@ import pytest
 from _local_servers import StaticServer
 from conftest import is_local
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from test_demo import demo_servers
 
 NOTEBOOK = "pf_browser.ipynb"
@@ -81,13 +82,22 @@ def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
         context.on("request", lambda request: requests.append(request.url))
         try:
             page = context.new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"[:300])
+                    if m.type == "error" else None)
             page.set_default_timeout(BOOT_TIMEOUT_MS)
             page.goto(f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
             page.evaluate(WATCH_PROGRESS)
             open_run_menu(page)
             page.locator("li[data-command='runmenu:run-all']").click()
-            page.locator(".jp-OutputArea-output", has_text=LAST_OUTPUT).wait_for()
+            try:
+                page.locator(".jp-OutputArea-output", has_text=LAST_OUTPUT).wait_for(
+                    state="attached")
+            except PlaywrightTimeoutError:
+                outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+                pytest.fail(f"Run All did not finish; outputs so far: {outputs}; "
+                            f"console errors: {console[-10:]}")
             outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
             yield Ran(page, demo.origin, requests, outputs, page.evaluate("pfProgressSeen"))
         finally:
