@@ -99,6 +99,10 @@ def is_local(url: str) -> bool:
 def chromium() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    # Report the requests a service worker makes itself (JupyterLite's fetches
+    # what its pages ask for) as context ``request`` events, with
+    # ``request.service_worker`` set: Playwright's opt-in, read by its driver.
+    os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

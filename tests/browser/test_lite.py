@@ -24,7 +24,7 @@ import httpx
 import pytest
 from _local_servers import StaticServer
 from conftest import is_local
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from test_demo import demo_servers
 
@@ -54,6 +54,7 @@ class Ran:
     page: Page
     origin: str
     requests: list[str]
+    by_service_worker: list[str]  # also in ``requests``
     outputs: list[str]
     progress_seen: list[int]
 
@@ -79,7 +80,14 @@ def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
     with demo_servers(site_dir, pace=PACE) as demo:
         context = chromium.new_context(viewport={"width": 1200, "height": 1000})
         requests: list[str] = []
-        context.on("request", lambda request: requests.append(request.url))
+        by_service_worker: list[str] = []
+
+        def seen(request: Request) -> None:
+            requests.append(request.url)
+            if request.service_worker is not None:
+                by_service_worker.append(request.url)
+
+        context.on("request", seen)
         try:
             page = context.new_page()
             console: list[str] = []
@@ -99,7 +107,8 @@ def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
                 pytest.fail(f"Run All did not finish; outputs so far: {outputs}; "
                             f"console errors: {console[-10:]}")
             outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-            yield Ran(page, demo.origin, requests, outputs, page.evaluate("pfProgressSeen"))
+            yield Ran(page, demo.origin, requests, by_service_worker, outputs,
+                      page.evaluate("pfProgressSeen"))
         finally:
             context.close()
 
@@ -143,6 +152,9 @@ def test_the_preview_iframe_shows_the_generated_app(ran: Ran) -> None:
 def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> None:
     strays = [u for u in ran.requests if not is_local(u)]
     assert strays == []
+    # The record covers the service worker's own fetches (JupyterLite's passes
+    # its pages' requests on) and the kernel worker's (the lock and wheels below).
+    assert ran.by_service_worker, "no request of the service worker was recorded"
     paths = [urlsplit(u).path for u in ran.requests
              if urlsplit(u).netloc == urlsplit(ran.origin).netloc]
     # Pyodide from the pages' one copy; the kernel's packages beside its lock
