@@ -619,7 +619,8 @@ def test(pytest_args: list[str]) -> int:
     # The browser tests (and the benchmark that shares their conftest) are
     # type-checked on their own: see [tool.mypy] in pyproject.toml.
     browser_side = [*sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "browser")
-                            .glob("*.py")), "benchmarks/bench_browser.py"]
+                            .glob("*.py")), "benchmarks/bench_browser.py",
+                    "benchmarks/bench_lite.py"]
     for cmd in (["ruff", "check", "."], ["mypy"], ["mypy", *browser_side],
                 ["pytest", *pytest_args]):
         log(" ".join(cmd))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from ._models import App, AppPage, Deployment, Session, Usage
+    from ._models import App, AppPage, AsyncAppPage, Deployment, Session, Usage
 
 _TABLE = 'style="border-collapse:collapse;font-size:90%"'
 _CELL = 'style="text-align:left;padding:2px 10px 2px 0;vertical-align:top"'
@@ -64,12 +64,12 @@ def app_html(app: App) -> str:
     ])
 
 
-def app_page_html(page: AppPage) -> str:
+def app_page_html(page: AppPage | AsyncAppPage) -> str:
     rows = [(f"<code>{escape(a.id)}</code>", _text(a.prompt), _text(a.status),
              _text(a.created_at), str(len(a.files)), _link(a.deployed_url))
             for a in page.data]
-    more = ("<div><i>More on the next page: <code>list(cursor=…next_cursor)</code></i></div>"
-            if page.next_cursor else "")
+    more = ("<div><i>More apps on later pages: iterate this page to get them all, "
+            "or call <code>next_page()</code>.</i></div>" if page.next_cursor else "")
     return _table(("app", "prompt", "status", "created", "files", "deployed"), rows,
                   "No apps yet.") + more
 

@@ -239,6 +239,11 @@ class AppPage:
         for page in self.iter_pages():
             yield from page.data
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows it (the HTML is built only when asked for)."""
+        from ._html import app_page_html
+        return app_page_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AsyncAppPage:
@@ -277,11 +282,11 @@ class AsyncAppPage:
             for app in page.data:
                 yield app
 
-
     def _repr_html_(self) -> str:
         """How a notebook shows it (the HTML is built only when asked for)."""
         from ._html import app_page_html
         return app_page_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Deployment:

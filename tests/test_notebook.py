@@ -36,6 +36,7 @@ from pf_browser import (
     Usage,
 )
 from pf_browser.notebook import Generation, preview, watch
+from pf_browser.transports import Request, Response
 
 EVIL = '<img src=x onerror="alert(1)">'
 
@@ -44,7 +45,7 @@ class Recorder(DisplayPublisher):
     """Every message the shell would send to the front end, in order."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.messages: list[dict[str, Any]] = []
 
     def publish(self, data: dict[str, Any], metadata: Any = None, source: Any = None, *,
@@ -74,10 +75,11 @@ def no_widgets(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def widget_values(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Each value the progress widget is given, in order."""
-    ipywidgets = pytest.importorskip("ipywidgets")
+    ipywidgets: Any = pytest.importorskip("ipywidgets")
     values: list[str] = []
+    base: Any = ipywidgets.HTML
 
-    class RecordedHTML(ipywidgets.HTML):  # type: ignore[misc]
+    class RecordedHTML(base):  # type: ignore[misc]
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.observe(lambda change: values.append(change["new"]), names="value")
@@ -87,10 +89,10 @@ def widget_values(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def stream_handler(events: list[tuple[str, Any]]) -> Any:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         # A resume (GET /v1/runs/{id}/events) finds nothing more.
-        body = sse(events) if request.url.path == "/v1/apps/generate" else b""
-        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+        body = sse(events) if request.path == "/v1/apps/generate" else b""
+        return Response(200, content=body, headers={"content-type": "text/event-stream"})
     return handler
 
 
@@ -182,7 +184,7 @@ def test_file_names_are_escaped_in_the_progress(shown: Recorder, no_widgets: Non
 
 
 def test_the_preview_src_is_escaped() -> None:
-    frame = preview('http://api/p/"><script>x</script>')._repr_html_()
+    frame: str = preview('http://api/p/"><script>x</script>')._repr_html_()  # type: ignore[no-untyped-call]
     assert "<script>" not in frame and "&quot;&gt;&lt;script&gt;" in frame
 
 
