@@ -102,3 +102,25 @@ with client.apps.generate_stream("a bakery") as stream:
 """)
     assert streaming is True
     assert types[0] == "run" and types[-1] == "ready" and "file" in types
+
+
+def test_a_prompt_of_8000_emoji_fits_the_servers_body_cap_from_the_page(
+        py_page: PyPage, live: Any) -> None:
+    """The body is UTF-8 JSON in the browser too: 8,000 four-byte characters
+    (32 KB; 96 KB as \\u escapes) are accepted; one more is prompt_too_long."""
+    token = _token(live, ["build", "read"])
+    outcome = py_page.run(f"""
+from pf_browser import AsyncPromptFloe, InvalidRequestError
+client = AsyncPromptFloe(api_key="{token}", base_url="{live.base_url}")
+async with client.apps.generate_stream("\\U0001F600" * 8000) as stream:
+    types = [event.type async for event in stream]
+app = await client.apps.get(stream.app_id)
+try:
+    async with client.apps.generate_stream("\\U0001F600" * 8001) as stream:
+        pass
+    refused = None
+except InvalidRequestError as exc:
+    refused = [exc.status_code, exc.code]
+[types[0], types[-1], len(app.prompt), app.prompt == "\\U0001F600" * 8000, refused]
+""")
+    assert outcome == ["run", "ready", 8000, True, [413, "prompt_too_long"]]
