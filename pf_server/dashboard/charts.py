@@ -1,6 +1,7 @@
-"""Runs per day as a stacked bar chart, drawn on the server as SVG (no script, no CDN).
+"""Runs or calls per day as a stacked bar chart, drawn on the server as SVG (no
+script, no CDN).
 
-:func:`runs_chart` turns days of usage into a :class:`Chart` (one series per
+:func:`usage_chart` turns days of usage into a :class:`Chart` (one series per
 busiest end user, then the rest, then runs made with secret keys);
 :func:`svg` draws it. The page shows the same numbers in a table beside the
 chart, so nothing is only in the picture. Colours are ``fill`` attributes,
@@ -12,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from ..store import UsageRow
 from ..usage import DayUsage
 
-__all__ = ["Chart", "Series", "runs_chart", "svg"]
+__all__ = ["METRICS", "Chart", "Series", "svg", "usage_chart"]
 
 PALETTE = ("#5b4bdb", "#13795b", "#d97706", "#0e7490", "#be185d")
 OTHERS_COLOR = "#9b98b0"
@@ -35,6 +37,7 @@ class Series:
 @dataclass(frozen=True, slots=True)
 class Chart:
     title: str
+    unit: str                 # "run" or "call": what a bar counts
     days: tuple[str, ...]     # YYYY-MM-DD, oldest first
     series: tuple[Series, ...]
 
@@ -42,33 +45,38 @@ class Chart:
         return sum(s.values[i] for s in self.series)
 
 
-def runs_chart(title: str, days: list[DayUsage]) -> Chart:
-    """The busiest end users each get a colour; the rest share one; key runs another."""
-    runs: dict[str, int] = {}
+METRICS = ("runs", "calls")
+
+
+def usage_chart(title: str, days: list[DayUsage], metric: str = "runs") -> Chart:
+    """Runs or calls per day: the busiest end users each get a colour, the rest share
+    one, and (for runs) those made with secret keys another."""
+    assert metric in METRICS
+
+    def count(row: UsageRow) -> int:
+        return row.runs if metric == "runs" else row.calls
+
+    totals: dict[str, int] = {}
     for day in days:
         for row in day.by_end_user:
-            runs[row.end_user_id] = runs.get(row.end_user_id, 0) + row.runs
-    busiest = [u for u, n in sorted(runs.items(), key=lambda kv: (-kv[1], kv[0])) if n][:TOP]
-    series = [Series(user, color, tuple(_runs_of(day, user) for day in days))
+            totals[row.end_user_id] = totals.get(row.end_user_id, 0) + count(row)
+    busiest = [u for u, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])) if n][:TOP]
+    per_day = [{r.end_user_id: count(r) for r in d.by_end_user} for d in days]
+    series = [Series(user, color, tuple(counts.get(user, 0) for counts in per_day))
               for user, color in zip(busiest, PALETTE, strict=False)]
-    others = tuple(sum(r.runs for r in d.by_end_user if r.end_user_id not in busiest)
-                   for d in days)
+    others = tuple(sum(n for u, n in counts.items() if u not in busiest) for counts in per_day)
     if any(others):
         series.append(Series("other end users", OTHERS_COLOR, others))
-    # `used` counts every run; what no end user made was made with a secret key.
-    keys = tuple(max(0, d.used - sum(r.runs for r in d.by_end_user)) for d in days)
-    if any(keys):
-        series.append(Series("secret keys", KEYS_COLOR, keys))
-    return Chart(title, tuple(d.date for d in days), tuple(series))
-
-
-def _runs_of(day: DayUsage, user: str) -> int:
-    return next((r.runs for r in day.by_end_user if r.end_user_id == user), 0)
+    if metric == "runs":  # `used` counts every run: what no end user made, a secret key did
+        keys = tuple(max(0, d.used - sum(r.runs for r in d.by_end_user)) for d in days)
+        if any(keys):
+            series.append(Series("secret keys", KEYS_COLOR, keys))
+    return Chart(title, metric[:-1], tuple(d.date for d in days), tuple(series))
 
 
 def _ceiling(peak: int) -> int:
     """The axis top: the first of 4, 8, 12, 20, 40, 80, 120, 200… that holds ``peak``
-    (each divides by 4, so the four grid lines fall on whole runs)."""
+    (each divides by 4, so the four grid lines fall on whole numbers)."""
     scale = 1
     while True:
         for step in (4, 8, 12, 20):
@@ -89,7 +97,7 @@ def svg(chart: Chart, chart_id: str) -> str:
     out = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
            f'<title id="{chart_id}-title">{escape(chart.title)}</title>',
-           f'<desc id="{chart_id}-desc">{total} runs in {n} days; '
+           f'<desc id="{chart_id}-desc">{total} {chart.unit}s in {n} days; '
            f'the table beside the chart lists them by day.</desc>']
     for k in range(5):  # horizontal grid lines with their values
         value = top * k // 4
@@ -108,7 +116,7 @@ def svg(chart: Chart, chart_id: str) -> str:
                 continue
             h = plot_h * value / top
             base -= h
-            label = f"{day}: {s.label}, {value} run{'s' if value != 1 else ''}"
+            label = f"{day}: {s.label}, {value} {chart.unit}{'s' if value != 1 else ''}"
             out.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                        f'fill="{s.color}"><title>{escape(label)}</title></rect>')
         if (n - 1 - i) % every == 0:  # label the last day, and every 5th before it

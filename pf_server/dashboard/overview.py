@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..clock import day_of, next_midnight
 from ..store import Store, Workspace
 from ..usage import DayUsage, day_usage, usage_days
-from .charts import Chart, runs_chart, svg
+from .charts import Chart, svg, usage_chart
 from .queries import LiveSessions, RecentRun, live_sessions, recent_runs
 
 __all__ = ["ChartView", "Overview", "overview"]
@@ -37,6 +37,7 @@ class Overview:
     live: tuple[LiveSessions, ...]
     runs: tuple[RecentRun, ...]
     runs_of: str | None         # recent runs of this end user only
+    metric: str                 # what the charts count: "runs" or "calls"
 
     @property
     def percent_used(self) -> int:
@@ -44,15 +45,16 @@ class Overview:
         return 100 if quota <= 0 else min(100, round(100 * self.today.used / quota))
 
 
-def _chart(store: Store, ws: Workspace, last_day: str, days: int) -> ChartView:
+def _chart(store: Store, ws: Workspace, last_day: str, days: int, metric: str) -> ChartView:
     span = usage_days(store, ws, last_day, days)
-    chart = runs_chart(f"Runs per day, {days} days to {last_day}", span)
+    chart = usage_chart(f"{metric.capitalize()} per day, {days} days to {last_day}", span,
+                        metric)
     chart_id = f"chart-{days}"
     return ChartView(chart_id, chart, svg(chart, chart_id), tuple(reversed(span)))
 
 
 def overview(store: Store, ws: Workspace, now: float, day: str | None,
-             runs_of: str | None) -> Overview:
+             runs_of: str | None, metric: str = "runs") -> Overview:
     today_name = day_of(now)
     chosen = day or today_name
     today = day_usage(store, ws, today_name)
@@ -61,8 +63,9 @@ def overview(store: Store, ws: Workspace, now: float, day: str | None,
         workspace=ws, today=today, resets_at=resets, resets_in=resets - now,
         day=today if chosen == today_name else day_usage(store, ws, chosen),
         is_today=chosen == today_name,
-        charts=(_chart(store, ws, chosen, 7), _chart(store, ws, chosen, 30)),
+        charts=(_chart(store, ws, chosen, 7, metric), _chart(store, ws, chosen, 30, metric)),
         live=tuple(live_sessions(store, ws.id, now)),
         runs=tuple(recent_runs(store, ws.id, runs_of)),
         runs_of=runs_of,
+        metric=metric,
     )

@@ -25,6 +25,7 @@ from ..services import Services, services
 from ..store import KeyRecord
 from ..usage import parse_day
 from . import sessions
+from .charts import METRICS
 from .forms import PageError, check_fetch_metadata, check_origin, read_form, text_field
 from .overview import overview
 from .render import SECURITY_HEADERS, page, stylesheet
@@ -158,22 +159,32 @@ async def show(request: Request) -> Response:
         elif COOKIE in request.cookies:
             notice = "Your dashboard session ended. Sign in again to go on."
         return _sign_in_page(request, notice=notice)
-    errors: list[str] = []
-    day = request.query_params.get("date") or None
+    day, runs_of, metric, errors = _choices(request)
+    return page("overview.html", 400 if errors else 200,
+                o=overview(svc.store, ws, svc.clock.now(), day, runs_of, metric),
+                session=session, errors=errors,
+                notice=sessions.take_notice(svc.store, session.id))
+
+
+def _choices(request: Request) -> tuple[str | None, str | None, str, list[str]]:
+    """The day, the end user whose runs to list, and what the charts count, from the
+    query; what was wrong in it falls back to the default, with a sentence."""
+    query, errors = request.query_params, []
+    day = query.get("date") or None
     if day is not None and parse_day(day) is None:
         errors.append("The date must be a day as YYYY-MM-DD, such as 2026-11-29; "
                       "showing today instead.")
         day = None
-    runs_of = request.query_params.get("user") or None
+    runs_of = query.get("user") or None
     if runs_of is not None and len(runs_of) > MAX_END_USER_ID:
         errors.append(f"An end user's id is at most {MAX_END_USER_ID} characters; "
                       "showing every end user's runs.")
         runs_of = None
-    now = svc.clock.now()
-    return page("overview.html", 400 if errors else 200, o=overview(svc.store, ws, now, day,
-                                                                     runs_of),
-                session=session, errors=errors,
-                notice=sessions.take_notice(svc.store, session.id))
+    metric = query.get("chart") or "runs"
+    if metric not in METRICS:
+        errors.append("The charts show 'runs' or 'calls'; showing runs.")
+        metric = "runs"
+    return day, runs_of, metric, errors
 
 
 async def revoke(request: Request) -> Response:

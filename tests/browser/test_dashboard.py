@@ -87,6 +87,9 @@ def test_the_dashboard_lists_each_end_users_runs_and_revoke_ends_only_theirs(
     recent = column(page, "recent-runs", 1)
     assert {user: recent.count(user) for user in RUNS} == RUNS and len(recent) == 6
     assert column(page, "live-sessions", 1) == sorted(RUNS)
+    page.get_by_test_id("chart-calls").first.click()  # the charts count calls instead
+    expect(page.locator("[data-testid=chart-7-table] thead")).to_contain_text("(calls)")
+    expect(page.get_by_test_id("chart-calls").first).to_have_attribute("aria-current", "page")
 
     # The cookie: HttpOnly, SameSite=Strict, the dashboard's path, and never the key.
     cookies = page.context.cookies()

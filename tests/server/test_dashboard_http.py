@@ -268,6 +268,23 @@ def test_the_day_table_matches_get_v1_usage_exactly(fresh_server: Any) -> None:
     assert re.search(rf'{api["date"]}</th><td class="num">{yesterday["used"]}<', week)
 
 
+def test_the_charts_count_runs_or_calls_per_end_user(fresh_server: Any) -> None:
+    tokens = make_runs(fresh_server, {"alice": 2, "bob": 1})
+    for _ in range(3):
+        call(fresh_server, "GET", "/v1/apps", tokens["bob"])
+    api = call(fresh_server, "GET", "/v1/usage", fresh_server.api_key).json()
+    calls = {r["endUserId"]: r["calls"] for r in api["byEndUser"]}
+    browser = signed_in(fresh_server)
+    runs_table = table(browser.get("/dashboard").text, "chart-7-table")
+    assert "By end user (runs)" in runs_table and "alice 2, bob 1" in runs_table
+    page = browser.get("/dashboard?chart=calls").text
+    calls_table = table(page, "chart-30-table")
+    assert "By end user (calls)" in calls_table
+    assert f"alice {calls['alice']}, bob {calls['bob']}" in calls_table
+    assert f"bob, {calls['bob']} calls" in page  # a bar's own title in the SVG
+    assert calls["bob"] == 4  # a run's call and three reads
+
+
 def test_recent_runs_link_to_the_preview_url_the_run_announced(fresh_server: Any) -> None:
     token = session(fresh_server, "alice")["token"]
     _, events = generate(fresh_server, token, "A bakery's landing page with a menu and hours")
@@ -356,6 +373,7 @@ def test_a_bad_form_gets_a_clear_message_and_never_a_500(
     ("date=2026-13-40", "YYYY-MM-DD"), ("date=yesterday", "YYYY-MM-DD"),
     ("date=2026-1-5", "YYYY-MM-DD"), ("date=%ff%fe", "YYYY-MM-DD"),
     ("user=" + "u" * 300, "at most 256"),
+    ("chart=bars", "'runs' or 'calls'"),
 ])
 def test_a_bad_query_shows_the_dashboard_with_a_clear_message(fresh_server: Any, query: str,
                                                              words: str) -> None:
