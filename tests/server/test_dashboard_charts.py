@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from pf_server.dashboard.charts import KEYS_COLOR, OTHERS_COLOR, usage_chart, svg
+from pf_server.dashboard.charts import KEYS_COLOR, OTHERS_COLOR, svg, usage_chart
 from pf_server.store import UsageRow
 from pf_server.usage import DayUsage
 
