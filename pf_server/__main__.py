@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"promptfloe-server needs {exc.name}, which comes with the server extra: "
               "pip install 'pf_browser[server]'", file=sys.stderr)
         return 1
-    return cli_main(argv)
+    try:
+        return cli_main(argv)
+    except BrokenPipeError:
+        # `promptfloe-server usage | head -3`: the reader left; end quietly, as
+        # the Python docs advise (stdout to devnull so the final flush cannot fail).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
