@@ -136,7 +136,7 @@ async def test_a_hung_async_refresh_fn_raises_refresh_error_and_is_cancelled() -
         if len(calls) > 1:
             return "pf_sess_good"
         try:
-            await asyncio.sleep(3600)
+            await asyncio.sleep(WAIT)  # bounded: a break fails, never hangs
         except asyncio.CancelledError:
             cancelled.set()
             raise
@@ -157,7 +157,7 @@ async def test_a_hung_async_refresh_fn_raises_refresh_error_and_is_cancelled() -
 async def test_a_session_endpoint_that_never_answers_raises_refresh_error() -> None:
     async def handler(request: Request) -> Response:
         if request.path == "/session":
-            await asyncio.sleep(3600)
+            await asyncio.sleep(WAIT)  # bounded: a break fails, never hangs
         return Response(200, json=USAGE)
 
     client = async_client(handler, None, session_url="http://app/session",  # type: ignore[arg-type]

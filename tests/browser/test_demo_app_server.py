@@ -168,6 +168,19 @@ def test_sign_out_from_another_site_is_refused(client: httpx.Client, api: Any,
     assert still.status_code == 200  # its sessions were not revoked
 
 
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", "none"])
+def test_the_browsers_sec_fetch_site_wins_over_the_other_headers(client: httpx.Client,
+                                                                   fetch_site: str) -> None:
+    """Origin and Referer can be stripped or rewritten on the way (proxies,
+    Referrer-Policy); Sec-Fetch-Site is the browser's own word, so it decides."""
+    origin = str(client.base_url).rstrip("/")
+    headers = {"Sec-Fetch-Site": fetch_site, "Origin": origin, "Referer": origin + "/"}
+    answer = client.post("/signin", data={"user": READER.id}, headers=headers,
+                         follow_redirects=False)
+    assert answer.status_code == 403
+    assert client.get("/config.json").json()["user"] is None
+
+
 @pytest.mark.parametrize("headers", [
     pytest.param({"Sec-Fetch-Site": "same-origin"}, id="Sec-Fetch-Site alone"),
     pytest.param({"Origin": "ORIGIN"}, id="Origin alone (older browsers)"),
