@@ -27,9 +27,9 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Required, TypeAlias, TypedDict
 
-from ._core import Reply, error_from_reply
 from ._exceptions import PromptFloeError, RefreshError
 from ._models import Session, parse_datetime
+from ._replies import Reply, error_from_reply
 from ._transports.base import Request
 
 __all__ = [

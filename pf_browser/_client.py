@@ -30,9 +30,9 @@ from ._auth import (
     parse_session_reply,
     session_request,
 )
-from ._core import Refresh, Reply, RetryPolicy, Send, Sleep, json_body
 from ._exceptions import APIStatusError, PromptFloeError, RefreshError
-from ._flow import Endpoint, adrive, drive, request_flow
+from ._flow import Endpoint, Refresh, Send, Sleep, adrive, drive, request_flow
+from ._replies import Reply, json_body
 from ._resources import (
     Apps,
     AsyncApps,
@@ -45,6 +45,7 @@ from ._resources import (
     WithRawResponse,
 )
 from ._response import RawResponse
+from ._retry import RetryPolicy
 from ._streaming import AsyncStream, Stream
 from ._transports.base import AsyncResponse, AsyncTransport, SyncResponse, SyncTransport
 

@@ -1,5 +1,12 @@
 """One request, as a flow of actions — and the two loops that drive flows.
 
+A request is a *flow*: a generator that yields actions — :class:`Send` a
+request, :class:`Refresh` the token, :class:`Sleep` — and receives each
+action's result (or has the action's exception thrown into it). The sync and
+async clients each drive flows with a loop of a few lines (:func:`drive`,
+:func:`adrive`), so retries, the 401 → refresh → retry rule and the mapping
+from statuses to exceptions are written once, as in httpx's ``Auth.auth_flow``.
+
 :func:`request_flow` is the whole per-request protocol: renew a stale token
 first, send, retry connection errors and 429 ``rate_limited`` with backoff,
 and on a 401 refresh once and retry once (a second 401 is final: Ably's RSA4b
@@ -16,16 +23,38 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._auth import TokenState
-from ._core import Action, Refresh, RetryPolicy, Send, Sleep, error_from_reply
 from ._exceptions import APIConnectionError, AuthenticationError, RateLimitError
+from ._replies import error_from_reply
+from ._retry import RetryPolicy
 from ._transports.base import Request
 
-__all__ = ["Endpoint", "adrive", "drive", "request_flow"]
+__all__ = ["Action", "Endpoint", "Refresh", "Send", "Sleep", "adrive", "drive", "request_flow"]
 
 log = logging.getLogger("pf_browser")
 
 T = TypeVar("T")
 Flow = Generator[Any, Any, T]
+
+
+# -- actions a flow yields ------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``request``. The driver answers with a :class:`Reply` (body read),
+    or, when ``stream`` is true and the status is 2xx, with the live response."""
+
+    request: Request
+    stream: bool = False
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Get a new token, unless one newer than ``generation`` already arrived."""
+
+    generation: int
+    force: bool = False
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+Action = Send | Refresh | Sleep
 
 
 @dataclass(frozen=True)

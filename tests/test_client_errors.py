@@ -18,7 +18,7 @@ from pf_browser import (
     RateLimitError,
     ServerError,
 )
-from pf_browser._core import RetryPolicy
+from pf_browser._retry import RetryPolicy
 from pf_browser.transports import Request, Response
 
 APP = {"id": "app_1", "endUserId": "u1", "prompt": "p", "status": "ready",

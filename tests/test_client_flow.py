@@ -8,9 +8,10 @@ import pytest
 
 from pf_browser import AuthenticationError, PermissionDeniedError
 from pf_browser._auth import TokenState
-from pf_browser._core import Refresh, Reply, RetryPolicy, Send, Sleep
 from pf_browser._exceptions import APIConnectionError
-from pf_browser._flow import Endpoint, request_flow
+from pf_browser._flow import Endpoint, Refresh, Send, Sleep, request_flow
+from pf_browser._replies import Reply
+from pf_browser._retry import RetryPolicy
 
 
 def endpoint(token: str | None = "t0", can_refresh: bool = True) -> Endpoint:

@@ -11,7 +11,7 @@ import pytest
 from mock_api import RUN, Dropping, async_client, error, sse, sync_client
 
 from pf_browser import APIConnectionError, PromptFloe, PromptFloeError
-from pf_browser._core import Send
+from pf_browser._flow import Send
 from pf_browser.transports import Request, Response
 
 KEY = "pf_live_K3YSECRET"

@@ -1,21 +1,15 @@
-"""The request protocol, with no I/O: actions, retry policy, errors from replies.
+"""A reply (a response read whole) to its value, or to its typed exception.
 
-A request is a *flow*: a generator that yields actions — :class:`Send` a
-request, :class:`Refresh` the token, :class:`Sleep` — and receives each
-action's result (or has the action's exception thrown into it). The sync and
-async clients each drive flows with a loop of a few lines (``_flow.py``: ``drive``, ``adrive``), so
-retries, the 401 → refresh → retry rule and the mapping from statuses to
-exceptions are written once, as in httpx's ``Auth.auth_flow``.
+:func:`error_from_reply` maps each status and error code of the contract
+(docs/api.md, "Errors") to the exception a caller catches, with a message
+that says what to do; :func:`json_body` reads a success.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from ._exceptions import (
@@ -29,45 +23,9 @@ from ._exceptions import (
     RateLimitError,
     ServerError,
 )
-from ._transports.base import Request
+from ._retry import retry_after as _retry_after
 
-__all__ = [
-    "Action",
-    "Refresh",
-    "Reply",
-    "RetryPolicy",
-    "Send",
-    "Sleep",
-    "error_from_reply",
-    "json_body",
-]
-
-
-# -- actions a flow yields ------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send ``request``. The driver answers with a :class:`Reply` (body read),
-    or, when ``stream`` is true and the status is 2xx, with the live response."""
-
-    request: Request
-    stream: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Refresh:
-    """Get a new token, unless one newer than ``generation`` already arrived."""
-
-    generation: int
-    force: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    seconds: float
-
-
-Action = Send | Refresh | Sleep
+__all__ = ["Reply", "error_from_reply", "json_body"]
 
 
 class _HasStatus(Protocol):
@@ -89,41 +47,6 @@ class Reply:
     def __repr__(self) -> str:
         return f"<Reply [{self.status_code}]>"
 
-
-# -- retries --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter; ``Retry-After`` honoured up to a cap.
-
-    Only connection errors and 429 ``rate_limited`` are retried: any other 4xx
-    will fail the same way again, and a spent daily quota will not come back
-    in seconds.
-    """
-
-    max_retries: int = 2
-    base: float = 0.5
-    cap: float = 8.0
-    max_retry_after: float = 60.0
-    rand: Callable[[], float] = random.random
-
-    def backoff(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (1-based), full jitter on half."""
-        delay = min(self.cap, self.base * 2.0 ** (attempt - 1))
-        return delay * (0.5 + self.rand() / 2)
-
-    def delay_for(self, attempt: int, error: RateLimitError) -> float | None:
-        """Seconds to wait before retrying after ``error``, or None: don't."""
-        if isinstance(error, QuotaExceededError) or attempt > self.max_retries:
-            return None
-        if error.retry_after is None:
-            return self.backoff(attempt)
-        if error.retry_after > self.max_retry_after:
-            return None
-        return error.retry_after
-
-
-# -- replies to values and errors -----------------------------------------------
 
 def json_body(reply: Reply) -> Any:
     """The reply's JSON, or None for an empty body."""
@@ -197,32 +120,6 @@ def error_from_reply(reply: Reply) -> APIStatusError:
 
 def _request_id(reply: _HasStatus) -> str | None:
     return reply.headers.get("promptfloe-request-id") or reply.headers.get("x-request-id")
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    # RFC 9110 10.2.3: delay-seconds, or an HTTP-date, which we measure against
-    # the response's own Date (skew-safe, and no clock needed here).
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    seconds: float | None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = _http_date_delta(value, headers.get("date"))  # a past date: no wait
-        seconds = None if seconds is None else max(seconds, 0.0)
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def _http_date_delta(later: str, now: str | None) -> float | None:
-    if now is None:
-        return None
-    try:
-        return (parsedate_to_datetime(later) - parsedate_to_datetime(now)).total_seconds()
-    except (TypeError, ValueError):
-        return None
 
 
 def _quota_fields(body: Any, err: dict[str, Any]) -> tuple[int | None, int | None, str | None]:
