@@ -37,8 +37,8 @@ from functools import partial
 from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
 from httpx_sse._decoders import SSELineDecoder
 
-from pf_browser._events import _json, to_event
-from pf_browser._models import FileEvent, RunEvent
+from pf_browser._event_parser import _json, to_event
+from pf_browser._events import FileEvent, RunEvent
 from pf_browser._streaming import StreamState
 from pf_browser.sse import SSEDecoder
 

@@ -14,6 +14,7 @@ In the page, let the client fetch (and renew) session tokens itself::
 
 from ._auth import RefreshResult, SessionGrant
 from ._client import AsyncPromptFloe, PromptFloe
+from ._events import Event, FileEvent, ReadyEvent, RunEvent, UnknownEvent
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -37,12 +38,7 @@ from ._models import (
     AsyncAppPage,
     Deployment,
     EndUserUsage,
-    Event,
-    FileEvent,
-    ReadyEvent,
-    RunEvent,
     Session,
-    UnknownEvent,
     Usage,
 )
 from ._response import RawResponse

@@ -1,100 +1,105 @@
-"""From decoded Server-Sent Events to the typed events callers see.
+"""The events of a generation stream: frozen dataclasses that are just data.
 
-docs/api.md, "Generation": ``run``, ``file`` and ``ready`` carry one JSON
-object each; ``error`` ends the stream; any other type is passed through as
-:class:`UnknownEvent` (forward compatibility), never dropped.
-
-This runs once per event of every stream, so it is written for speed as well
-as for reading (benchmarks/bench_sse.py measures it).
+As h11 keeps its event classes in ``_events.py``. Each has a ``type`` string;
+``from_wire`` builds one from the event's JSON (``_event_parser.py`` picks
+which). ``UnknownEvent`` carries any type this version does not know.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ._exceptions import StreamError
-from ._models import Event, FileEvent, ReadyEvent, RunEvent, UnknownEvent
-from .sse import ServerSentEvent
-
-__all__ = ["from_fields", "to_event"]
-
-_loads = json.loads
-# The C scanner inside json.loads. json.loads(s) is: refuse a BOM, skip
-# whitespace, call this scanner at that index, skip whitespace, insist on the
-# end of s. Those wrapping steps cost 0.75 us a call in CPython 3.11 and 1 us
-# in Pyodide, three times the scan of a small event's object
-# (benchmarks/bench_sse.py): _json takes the scan alone when it reads all of s.
-_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-#: Each type that carries a JSON object, and how to build it.
-_FROM_WIRE: dict[str, Callable[[Any], Event]] = {
-    "file": FileEvent.from_wire,
-    "run": RunEvent.from_wire,
-    "ready": ReadyEvent.from_wire,
-}
+__all__ = ["Event", "FileEvent", "ReadyEvent", "RunEvent", "UnknownEvent"]
 
 
-def to_event(sse: ServerSentEvent) -> Event:
-    """The typed event for ``sse``; raises :class:`StreamError` for ``error``."""
-    return from_fields(sse.event, sse.data, sse.id)
+# ``from_wire`` builds each event from its JSON on the stream's hot path, so it
+# skips the dataclass __init__, which sets each field of a frozen class through
+# ``object.__setattr__``: it makes the object with ``object.__new__`` and sets
+# the slots through their descriptors: about half the time in CPython 3.11,
+# a tenth less in Pyodide 3.14 (benchmarks/bench_sse.py, "loads+objects"
+# against "scan+from_wire"). tests/test_events.py checks that it builds what
+# the constructor builds, field for field.
+
+_new = object.__new__
 
 
-def from_fields(event: str, data: str, id: str) -> Event:
-    """:func:`to_event` of an event given by its type, data and id."""
-    from_wire = _FROM_WIRE.get(event)
-    if from_wire is None:
-        if event == "error":
-            raise _error(event, data, id)
-        return UnknownEvent(event, data)
-    # _json(data), spelt out: a call less for each event. Anything short of
-    # one whole value goes to json.loads, for its result or its error.
-    try:
-        payload, end = _scan(data, 0)
-    except (StopIteration, ValueError):
-        end = -1
-    if end != len(data):
-        payload = _payload(event, data, id)
-    try:
-        return from_wire(payload)
-    except (KeyError, TypeError) as exc:
-        raise StreamError(
-            f"The server sent a {event!r} event without the fields this client expects "
-            f"({type(exc).__name__}: {exc}); upgrade pf_browser, or report a server bug."
-        ) from None
+def _slot_setters(cls: type) -> tuple[Callable[[object, Any], None], ...]:
+    """The ``__set__`` of each field's slot descriptor, in field order."""
+    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
 
 
-def _json(data: str) -> Any:
-    """``json.loads(data)``, with the same result and the same errors."""
-    try:
-        value, end = _scan(data, 0)
-    except StopIteration:
-        # Not a value at index 0: leading whitespace, a BOM, or not JSON at
-        # all. json.loads says which, in its own words.
-        return _loads(data)
-    if end != len(data):
-        return _loads(data)  # trailing whitespace, or extra data
-    return value
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """The first event of a generation: which run, which app."""
+
+    run_id: str
+    app_id: str
+    type: str = field(default="run", init=False)
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> RunEvent:
+        ev = _new(cls)
+        set_run_id, set_app_id, set_type = _RUN_SETTERS
+        set_run_id(ev, d["runId"])
+        set_app_id(ev, d["appId"])
+        set_type(ev, "run")
+        return ev
 
 
-def _payload(event: str, data: str, id: str) -> Any:
-    try:
-        return _json(data)
-    except ValueError as exc:
-        raise StreamError(
-            f"The server sent a {event!r} event whose data is not JSON "
-            f"(event id {id or 'none'}); this is a server bug, please report it."
-        ) from exc
+@dataclass(frozen=True, slots=True)
+class FileEvent:
+    """One generated file, whole."""
+
+    path: str
+    size: int
+    content: str = field(repr=False)
+    type: str = field(default="file", init=False)
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> FileEvent:
+        ev = _new(cls)
+        set_path, set_size, set_content, set_type = _FILE_SETTERS
+        set_path(ev, d["path"])
+        set_size(ev, d["size"])
+        set_content(ev, d["content"])
+        set_type(ev, "file")
+        return ev
 
 
-def _error(event: str, data: str, id: str) -> StreamError:
-    d = _payload(event, data, id)
-    code = d.get("code") if isinstance(d, dict) else None
-    message = d.get("message") if isinstance(d, dict) else None
-    return StreamError(
-        f"The generation failed: {message or 'the server gave no reason'}"
-        f"{f' ({code})' if code else ''}. Start a new generation to try again.",
-        code=code if isinstance(code, str) else None,
-    )
+@dataclass(frozen=True, slots=True)
+class ReadyEvent:
+    """The app is complete and can be previewed at ``preview_url``."""
 
+    app_id: str
+    preview_url: str
+    type: str = field(default="ready", init=False)
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> ReadyEvent:
+        ev = _new(cls)
+        set_app_id, set_preview_url, set_type = _READY_SETTERS
+        set_app_id(ev, d["appId"])
+        set_preview_url(ev, d["previewUrl"])
+        set_type(ev, "ready")
+        return ev
+
+
+_RUN_SETTERS = _slot_setters(RunEvent)
+_FILE_SETTERS = _slot_setters(FileEvent)
+_READY_SETTERS = _slot_setters(ReadyEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """An event type this version does not know, passed through untouched.
+
+    ``data`` is the event's raw data string (usually JSON).
+    """
+
+    type: str
+    data: str
+
+
+Event = RunEvent | FileEvent | ReadyEvent | UnknownEvent

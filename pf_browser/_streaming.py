@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any
 
-from ._events import from_fields
+from ._event_parser import from_fields
+from ._events import Event, ReadyEvent, RunEvent
 from ._exceptions import APIConnectionError, StreamError
-from ._models import Event, ReadyEvent, RunEvent
 from ._resources import path_segment
 from ._transports.base import AsyncResponse, SyncResponse
 from .sse import Fields, SSEDecoder

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
 from urllib.parse import urlsplit
 
+from ._events import Event, FileEvent, ReadyEvent, RunEvent
 from ._exceptions import PromptFloeError
-from ._models import Event, FileEvent, ReadyEvent, RunEvent
 from ._streaming import AsyncStream, Stream
 
 try:

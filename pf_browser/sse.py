@@ -66,7 +66,7 @@ _set_event, _set_data, _set_id, _set_retry = (
 def _sse(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
     # ``ServerSentEvent(event, data, id, retry)`` in about half the time
     # (CPython 3.11): a frozen dataclass's __init__ sets each field through
-    # object.__setattr__, this sets the slots directly (see _models.py).
+    # object.__setattr__, this sets the slots directly (see _events.py).
     # tests/test_sse.py checks the two agree.
     sse = _new(ServerSentEvent)
     _set_event(sse, event)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pf_browser import FileEvent, ReadyEvent, RunEvent, StreamError, UnknownEvent
-from pf_browser._events import _json, from_fields, to_event
+from pf_browser._event_parser import _json, from_fields, to_event
 from pf_browser.sse import ServerSentEvent
 
 
@@ -58,7 +58,7 @@ def test_malformed_known_event_raises_a_clear_stream_error() -> None:
 
 
 def test_from_wire_builds_what_the_constructor_builds() -> None:
-    # from_wire sets the slots directly (see _models.py); a field added to a
+    # from_wire sets the slots directly (see _events.py); a field added to a
     # class without it fails here.
     cases = [
         (RunEvent.from_wire({"runId": "r", "appId": "a"}), RunEvent("r", "a")),
