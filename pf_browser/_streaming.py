@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ._event_parser import from_fields
 from ._events import Event, ReadyEvent, RunEvent
@@ -25,6 +25,8 @@ from ._transports.base import AsyncResponse, SyncResponse
 from .sse import Fields, SSEDecoder
 
 __all__ = ["AsyncStream", "Stream", "StreamState"]
+
+R = TypeVar("R", SyncResponse, AsyncResponse)
 
 #: Reconnections in a row that bring no new event before the stream gives up.
 MAX_RESUMES_WITHOUT_PROGRESS = 3
@@ -124,17 +126,14 @@ def _seq(id: str) -> int | None:
     return int(id) if id.isascii() and id.isdigit() else None
 
 
-class Stream:
-    """Events of one generation, for ``for`` loops; use as a context manager.
+class _BaseStream(Generic[R]):
+    """What both streams share: the run's state, what it tells, and the
+    response being read (``R``: a sync or an async one)."""
 
-    Leaving the loop early, or :meth:`close`, closes the connection.
-    """
-
-    def __init__(self, open_: Callable[[str | None, dict[str, str] | None], SyncResponse]
-                 ) -> None:
+    def __init__(self, open_: Callable[[str | None, dict[str, str] | None], Any]) -> None:
         self._open = open_
         self._state = StreamState()
-        self._response: SyncResponse | None = None
+        self._response: R | None = None
         self._closed = False
 
     @property
@@ -158,7 +157,15 @@ class Stream:
         return self._state.last_event_id
 
     def __repr__(self) -> str:
-        return f"<Stream run_id={self.run_id!r} last_event_id={self.last_event_id!r}>"
+        return (f"<{type(self).__name__} run_id={self.run_id!r} "
+                f"last_event_id={self.last_event_id!r}>")
+
+
+class Stream(_BaseStream[SyncResponse]):
+    """Events of one generation, for ``for`` loops; use as a context manager.
+
+    Leaving the loop early, or :meth:`close`, closes the connection.
+    """
 
     def __enter__(self) -> Stream:
         self._connect(None, None)
@@ -210,37 +217,12 @@ class Stream:
             response.close()
 
 
-class AsyncStream:
+class AsyncStream(_BaseStream[AsyncResponse]):
     """Events of one generation, for ``async for``; use ``async with``.
 
     Leaving the ``async with`` block, cancelling the task, or :meth:`aclose`
     closes the connection (in a browser, aborts the fetch).
     """
-
-    def __init__(self, open_: Callable[[str | None, dict[str, str] | None], Any]) -> None:
-        self._open = open_
-        self._state = StreamState()
-        self._response: AsyncResponse | None = None
-        self._closed = False
-
-    @property
-    def run_id(self) -> str | None:
-        return self._state.run_id
-
-    @property
-    def app_id(self) -> str | None:
-        return self._state.app_id
-
-    @property
-    def request_id(self) -> str | None:
-        return self._state.request_id
-
-    @property
-    def last_event_id(self) -> str | None:
-        return self._state.last_event_id
-
-    def __repr__(self) -> str:
-        return f"<AsyncStream run_id={self.run_id!r} last_event_id={self.last_event_id!r}>"
 
     async def __aenter__(self) -> AsyncStream:
         await self._connect(None, None)
