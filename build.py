@@ -15,7 +15,8 @@ leaves the machine (no CDN):
     site/lite/             a JupyterLite site (``jupyter lite build``) whose
                            Pyodide kernel runs on site/vendor/pyodide/, with
                            the notebooks/ and the wheels ``%pip`` installs
-    site/*                 the pages, from static/
+    site/*                 the pages, from static/ (the demo pages rendered from
+                           static/demo.template.html and demo_pages.json)
 
 The npm versions are pinned in package.json, and package-lock.json's
 ``integrity`` hashes are checked by ``npm ci``. pyodide-http's wheel is pinned
@@ -31,6 +32,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -302,23 +304,62 @@ def build() -> Path:
     return SITE
 
 
+DEMO_TEMPLATE = "demo.template.html"  # in static/: the demo pages' one layout
+DEMO_PAGES = "demo_pages.json"        # in static/: each page's entries for it
+
+
+def render_pages() -> dict[str, str]:
+    """Each demo page listed in static/demo_pages.json, rendered from the one
+    template, static/demo.template.html: its ``{{name}}`` placeholders take
+    the page's entries, and ``{{nav}}`` links every page, this one current."""
+    spec: dict[str, dict[str, str]] = json.loads((STATIC / DEMO_PAGES).read_text())
+    template = (STATIC / DEMO_TEMPLATE).read_text()
+    pages = {}
+    for name, entries in spec.items():
+        nav = "\n".join(
+            f'      <a href="./{"" if other == "index.html" else other}"'
+            + (' aria-current="page"' if other == name else "")
+            + f'>{spec[other]["nav"]}</a>' for other in spec)
+        values = {**entries, "nav": nav}
+
+        def fill(match: re.Match[str], values: dict[str, str] = values, name: str = name) -> str:
+            if match.group(1) not in values:
+                sys.exit(f"build: static/{DEMO_TEMPLATE} asks for {match.group(0)}, which "
+                         f"static/{DEMO_PAGES} does not give {name}")
+            return values[match.group(1)]
+
+        pages[name] = re.sub(r"\{\{(\w+)\}\}", fill, template)
+    return pages
+
+
 def copy_pages() -> int:
-    """static/** into site/, beside vendor/ and wheels/ (which static/ never holds)."""
+    """static/** into site/, beside vendor/ and wheels/ (which static/ never
+    holds), and the demo pages rendered from their template."""
     copied = 0
+    wanted: set[Path] = set()
     for path in STATIC.rglob("*"):
-        if not path.is_file() or "__pycache__" in path.parts:
+        rel = path.relative_to(STATIC)
+        if not path.is_file() or "__pycache__" in path.parts or str(rel) in (
+                DEMO_TEMPLATE, DEMO_PAGES):
             continue
-        target = SITE / path.relative_to(STATIC)
+        wanted.add(rel)
+        target = SITE / rel
         if target.is_file() and target.read_bytes() == path.read_bytes():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
         copied += 1
+    for name, html in render_pages().items():
+        wanted.add(Path(name))
+        target = SITE / name
+        if not (target.is_file() and target.read_text() == html):
+            target.write_text(html)
+            copied += 1
     # A page removed from static/ leaves the site too.
     generated = {"vendor", "wheels", "pyscript.json", "lite"}
     for path in SITE.rglob("*"):
         rel = path.relative_to(SITE)
-        if rel.parts[0] not in generated and path.is_file() and not (STATIC / rel).is_file():
+        if rel.parts[0] not in generated and path.is_file() and rel not in wanted:
             path.unlink()
     return copied
 
