@@ -571,7 +571,7 @@ def check_free(host: str, port: int, flag: str) -> None:
                      f"runs there (an earlier `build.py serve`?) or pass {flag} PORT")
 
 
-def serve(host: str, api_port: int, app_port: int, db: str) -> None:
+def serve(host: str, api_port: int, app_port: int, db: str, preview_origin: str) -> None:
     check_free(host, api_port, "--api-port")
     check_free(host, app_port, "--app-port")
     build()
@@ -585,7 +585,8 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
     try:
         api = subprocess.Popen([sys.executable, "-m", "pf_server", "serve", "--host", host,
                                 "--port", str(api_port), "--db", db,
-                                "--allow-origin", app_url], cwd=ROOT)
+                                "--allow-origin", app_url, "--preview-origin", preview_origin],
+                               cwd=ROOT)
         procs.append(api)
         wait_until_up(f"{api_url}/openapi.json", api, "the PromptFloe server")
         if not dev_env.is_file():
@@ -599,8 +600,9 @@ def serve(host: str, api_port: int, app_port: int, db: str) -> None:
         for proc, what in ((api, "the PromptFloe server"), (app, "the demo app server")):
             if proc.poll() is not None:  # what answered was someone else's server
                 sys.exit(f"build: {what} exited with status {proc.returncode}")
+        previews = preview_origin.replace("{port}", str(api_port)).replace("{app}", "app-<id>")
         print(f"\n  PromptFloe API   {api_url}\n  Demo app         {app_url}/\n"
-              f"  Worker demo      {app_url}/worker.html\n"
+              f"  Worker demo      {app_url}/worker.html\n  Previews         {previews}/\n"
               f"  Usage dashboard  {api_url}/dashboard\n"
               f"  Notebook         {app_url}/lite/notebooks/index.html?path=pf_browser.ipynb\n"
               f"  JupyterLite      {app_url}/lite/\n\n"
@@ -681,12 +683,15 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--api-port", type=int, default=8787)
     p_serve.add_argument("--app-port", type=int, default=8000)
     p_serve.add_argument("--db", default=str(ROOT / ".promptfloe" / "promptfloe.db"))
+    p_serve.add_argument("--preview-origin", default="http://{app}.localhost:{port}",
+                         help="each generated app's own origin (promptfloe-server serve "
+                              "--preview-origin)")
     sub.add_parser("test", help="ruff, mypy and pytest; extra arguments go to pytest")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "serve":
-        serve(args.host, args.api_port, args.app_port, args.db)
+        serve(args.host, args.api_port, args.app_port, args.db, args.preview_origin)
         return 0
     if args.command == "test":
         return test(extra)

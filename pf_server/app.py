@@ -14,6 +14,7 @@ from .cors import CorsMiddleware
 from .dashboard import routes as dashboard_routes
 from .errors import CatchAllMiddleware, exception_handlers
 from .generator import Generator, TemplateGenerator
+from .previews import DEFAULT_PREVIEW_ORIGIN, PreviewMiddleware, PreviewOrigins
 from .ratelimit import RateLimiter
 from .request_ids import RequestIdMiddleware
 from .routes import routes
@@ -25,15 +26,16 @@ __all__ = ["create_app"]
 
 
 def create_app(store: Store, *, clock: Clock | None = None, generator: Generator | None = None,
-               pace: float = 0.0, keepalive: float = 15.0, public_url: str | None = None,
+               pace: float = 0.0, keepalive: float = 15.0, preview_origin: str | None = None,
                max_body: int = 64 * 1024, rate_limit: float = 0.0,
                rate_burst: int | None = None) -> Starlette:
     """The PromptFloe API over ``store``.
 
     ``generator`` defaults to :class:`TemplateGenerator` with ``pace`` seconds
     before each file; ``keepalive`` is the idle time before a ``: keep-alive``
-    comment; ``public_url`` fixes the base of preview URLs (else each request's
-    own scheme and host); ``max_body`` caps JSON bodies (413 beyond it);
+    comment; ``preview_origin`` is the template of each app's own origin
+    (previews.py; default ``http://{app}.localhost:{port}``); ``max_body``
+    caps JSON bodies (413 beyond it);
     ``rate_limit`` requests a second per credential, in bursts of up to
     ``rate_burst`` (default: the rate, rounded up), else 429 ``rate_limited``
     (0: no limit).
@@ -42,7 +44,8 @@ def create_app(store: Store, *, clock: Clock | None = None, generator: Generator
     generator = generator or TemplateGenerator(pace)
     runs = Runs(store, clock, generator, keepalive)
     limiter = RateLimiter(rate_limit, rate_burst) if rate_limit > 0 else None
-    svc = Services(store, clock, generator, runs, public_url, max_body, limiter)
+    previews = PreviewOrigins(preview_origin or DEFAULT_PREVIEW_ORIGIN)
+    svc = Services(store, clock, generator, runs, previews, max_body, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -52,9 +55,11 @@ def create_app(store: Store, *, clock: Clock | None = None, generator: Generator
 
     app = Starlette(
         routes=[*routes, *dashboard_routes],
-        # Outermost first: every answer gets a request id (preflights too), and
-        # CORS sees every answer, the catch-all's JSON 500 included.
-        middleware=[Middleware(RequestIdMiddleware), Middleware(CorsMiddleware, store=store),
+        # Outermost first: a preview origin's request never reaches the API;
+        # every API answer gets a request id (preflights too), and CORS sees
+        # every answer, the catch-all's JSON 500 included.
+        middleware=[Middleware(PreviewMiddleware, origins=previews, store=store),
+                    Middleware(RequestIdMiddleware), Middleware(CorsMiddleware, store=store),
                     Middleware(CatchAllMiddleware)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -5,6 +5,7 @@
     promptfloe-server [serve] [--host 127.0.0.1] [--port 8787] [--db .promptfloe/promptfloe.db]
                       [--pace 0.4] [--allow-origin ORIGIN ...] [--quota 1000]
                       [--rate-limit PER_SECOND [--rate-burst N]]
+                      [--preview-origin http://{app}.localhost:{port}]
     promptfloe-server keys create [--scopes read,build,deploy] [--quota N] [--origin ORIGIN ...]
                                   [--workspace ID]
     promptfloe-server keys list
@@ -33,6 +34,7 @@ from pathlib import Path
 from . import cli_usage
 from .auth import SCOPES
 from .clock import SystemClock
+from .previews import DEFAULT_PREVIEW_ORIGIN, PreviewOrigins
 from .store import Store, Workspace
 
 __all__ = ["main"]
@@ -63,8 +65,10 @@ def _parser() -> argparse.ArgumentParser:
                             "replaces the workspace's list (default: keep it)")
     serve.add_argument("--quota", type=int, default=1000,
                        help="daily runs of the workspace made on first start")
-    serve.add_argument("--public-url", default=argparse.SUPPRESS,
-                       help="base of preview URLs (default: the URL each request used)")
+    serve.add_argument("--preview-origin", default=DEFAULT_PREVIEW_ORIGIN, metavar="TEMPLATE",
+                       help="each generated app's own origin, {app} being one DNS label "
+                            "per app and {port} this server's port (*.localhost is loopback "
+                            "in browsers)")
     serve.add_argument("--rate-limit", type=float, default=0.0, metavar="PER_SECOND",
                        help="requests a second per key or session token, else 429 "
                             "rate_limited (0: no limit)")
@@ -108,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_in.insert(0, "serve")  # `promptfloe-server --port 8787` serves
     args = _parser().parse_args(args_in)
     # SUPPRESS above keeps "(default: None)" out of the help; these read None.
-    for name in ("allow_origin", "public_url", "rate_burst", "quota", "origin", "workspace"):
+    for name in ("allow_origin", "rate_burst", "quota", "origin", "workspace"):
         if not hasattr(args, name):
             setattr(args, name, None)
     if args.command == "serve":
@@ -146,6 +150,11 @@ def serve(args: argparse.Namespace) -> int:
         print("promptfloe-server: --rate-limit must be 0 or more, and --rate-burst 1 or more",
               file=sys.stderr)
         return 2
+    try:
+        PreviewOrigins(args.preview_origin)
+    except ValueError as exc:
+        print(f"promptfloe-server: {exc}", file=sys.stderr)
+        return 2
     import uvicorn  # only the serve command needs it
 
     from .app import create_app
@@ -179,7 +188,7 @@ def serve(args: argparse.Namespace) -> int:
             _update_env_base_url(env_file, base_url)
         if args.allow_origin is not None:
             store.update_workspace(ws.id, origins=args.allow_origin)
-        app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url,
+        app = create_app(store, clock=clock, pace=args.pace, preview_origin=args.preview_origin,
                          rate_limit=args.rate_limit, rate_burst=args.rate_burst)
         print(f"promptfloe-server: {base_url} (db {args.db}); "
               f"dashboard: {base_url}/dashboard", flush=True)

@@ -6,8 +6,8 @@ origins once the credential is known (``scope["state"]["workspace_id"]``,
 set by :func:`auth.authorize`), else again for any workspace's. Error
 responses get the headers too, so the browser SDK can read a 401, 403 or 429.
 Every answer carries ``Cross-Origin-Resource-Policy: cross-origin`` so a
-cross-origin-isolated page (COEP ``require-corp``) may load previews and
-responses from this origin.
+cross-origin-isolated page (COEP ``require-corp``) may load its responses.
+(Generated apps are not served here: see previews.py.)
 """
 
 from __future__ import annotations

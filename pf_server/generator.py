@@ -150,10 +150,16 @@ def _script(title: str, kind: str) -> str:
     if kind in ("todo", "notes"):
         return f"""// {kind} app for {name}: items live in this page's localStorage.
 const KEY = {key};
-const items = JSON.parse(localStorage.getItem(KEY) || "[]");
+// Embedded in another site's page, a browser may refuse this origin its
+// storage (third-party storage blocked): then the items last as long as the page.
+function openStorage() {{
+  try {{ localStorage.getItem(KEY); return localStorage; }} catch (e) {{ return null; }}
+}}
+const storage = openStorage();
+const items = JSON.parse((storage && storage.getItem(KEY)) || "[]");
 const list = document.getElementById("items");
 
-function save() {{ localStorage.setItem(KEY, JSON.stringify(items)); }}
+function save() {{ if (storage) storage.setItem(KEY, JSON.stringify(items)); }}
 
 function render() {{
   list.replaceChildren(...items.map((item, i) => {{

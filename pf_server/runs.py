@@ -52,15 +52,15 @@ class Runs:
 
     # -- driving a run -------------------------------------------------------------
 
-    def start(self, app: AppRecord, run: RunRecord, base_url: str) -> None:
+    def start(self, app: AppRecord, run: RunRecord, preview_url: str) -> None:
         live = _LiveRun(run)
         self._live[run.id] = live
         self._emit(live, "run", {"runId": run.id, "appId": app.id})
-        task = asyncio.get_running_loop().create_task(self._drive(live, app, base_url))
+        task = asyncio.get_running_loop().create_task(self._drive(live, app, preview_url))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drive(self, live: _LiveRun, app: AppRecord, base_url: str) -> None:
+    async def _drive(self, live: _LiveRun, app: AppRecord, preview_url: str) -> None:
         status = "failed"
         try:
             async for file in self.generator.files(app.prompt):
@@ -68,8 +68,7 @@ class Runs:
                 self.store.add_file(app.id, file.path, content)
                 self._emit(live, "file", {"path": file.path, "size": len(content),
                                           "content": file.content})
-            self._emit(live, "ready", {"appId": app.id,
-                                       "previewUrl": f"{base_url}/preview/{app.id}/"})
+            self._emit(live, "ready", {"appId": app.id, "previewUrl": preview_url})
             status = "ready"
         except asyncio.CancelledError:  # the server is stopping
             self._emit(live, "error", {"code": "run_interrupted",

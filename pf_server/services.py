@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from .clock import Clock
 from .generator import Generator
+from .previews import PREVIEW, SITE, PreviewOrigins
 from .store import Store
 
 if TYPE_CHECKING:
@@ -24,13 +25,22 @@ class Services:
     clock: Clock
     generator: Generator
     runs: Runs
-    public_url: str | None = None   # else each answer's own scheme://host
+    previews: PreviewOrigins        # where generated apps are served (previews.py)
     max_body: int = 64 * 1024       # bytes of JSON a request may send
     limiter: RateLimiter | None = None  # per credential; None: no rate limit
 
-    def base_url(self, request: Request) -> str:
-        """Where the API is reachable, without a trailing slash (for preview URLs)."""
-        return (self.public_url or str(request.base_url)).rstrip("/")
+    def preview_url(self, request: Request, app_id: str) -> str:
+        return self.previews.url(PREVIEW, app_id, _port(request))
+
+    def site_url(self, request: Request, app_id: str) -> str:
+        return self.previews.url(SITE, app_id, _port(request))
+
+
+def _port(request: Request) -> int | None:
+    # The port this server listens on, not the request's Host: a client
+    # cannot steer the URLs the server hands out.
+    server = request.scope.get("server")
+    return int(server[1]) if server and server[1] is not None else None
 
 
 def services(request: Request) -> Services:

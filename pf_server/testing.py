@@ -18,7 +18,10 @@ port with ``db`` (default ``":memory:"``), ``pace`` seconds between generated
 files, the workspace's daily ``quota`` of runs, ``clock`` (default an
 :class:`~pf_server.clock.AdjustableClock`), ``keepalive`` seconds of idle
 stream before a comment, ``generator`` (default the template one), and
-``rate_limit``/``rate_burst`` per credential (default: no limit).
+``rate_limit``/``rate_burst`` per credential (default: no limit), and
+``preview_origin`` (default ``http://{app}.localhost:{port}``: each app's
+preview on its own origin, on this server's port; :meth:`fetch_preview`
+reads one without resolving the name).
 ``create_key`` with ``quota`` or ``origins`` makes a key in a workspace of
 its own (own quota, own origins); without them, the key joins the main
 workspace. Everything here is safe to call from the test's thread.
@@ -50,7 +53,7 @@ class LiveServer:
                  db: str = ":memory:", quota: int = 1000, clock: Clock | None = None,
                  keepalive: float = 15.0, log_level: str = "warning",
                  generator: Generator | None = None, rate_limit: float = 0.0,
-                 rate_burst: int | None = None) -> None:
+                 rate_burst: int | None = None, preview_origin: str | None = None) -> None:
         self.clock: Any = clock if clock is not None else AdjustableClock()
         self.store = Store(db)
         now = self.clock.now()
@@ -58,7 +61,7 @@ class LiveServer:
         _, self.api_key = self.store.create_key(self.workspace.id, SCOPES, now)
         self.app = create_app(self.store, clock=self.clock, pace=pace, keepalive=keepalive,
                               generator=generator, rate_limit=rate_limit,
-                              rate_burst=rate_burst)
+                              rate_burst=rate_burst, preview_origin=preview_origin)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level=log_level,
                                 lifespan="on", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
@@ -133,6 +136,19 @@ class LiveServer:
             return self.runs.drop_streams()
 
         return asyncio.run_coroutine_threadsafe(drop(), self._loop).result(timeout=5)
+
+    def fetch_preview(self, url: str, **kwargs: Any) -> Any:
+        """GET a preview or site URL from this server, sending its host as ``Host``.
+
+        Python's resolver may not know ``*.localhost`` names (browsers do), so
+        this connects to the server's own address.
+        """
+        import httpx
+
+        parts = httpx.URL(url)
+        return httpx.get(self.base_url + parts.raw_path.decode(),
+                         headers={"Host": parts.netloc.decode(), **kwargs.pop("headers", {})},
+                         timeout=30, **kwargs)
 
     def wait_for_disconnect(self, run_id: str, timeout: float = 10.0) -> bool:
         """True as soon as a client streaming ``run_id`` went away before the run ended."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import apps, meta, preview, runs, sessions, usage
+from . import apps, meta, runs, sessions, usage
 
 __all__ = ["routes"]
 
 routes: list[BaseRoute] = [*meta.routes, *sessions.routes, *apps.routes, *runs.routes,
-                           *usage.routes, *preview.routes]
+                           *usage.routes]

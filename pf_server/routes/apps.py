@@ -36,11 +36,10 @@ def visible_app(svc: Services, principal: Principal, app_id: str) -> AppRecord:
 
 
 def app_json(svc: Services, request: Request, app: AppRecord) -> dict[str, Any]:
-    base = svc.base_url(request)
     return {
         "id": app.id, "endUserId": app.end_user_id, "prompt": app.prompt,
         "status": app.status, "createdAt": rfc3339(app.created_at),
-        "previewUrl": f"{base}/preview/{app.id}/" if app.status == "ready" else None,
+        "previewUrl": svc.preview_url(request, app.id) if app.status == "ready" else None,
         "deployedUrl": app.deployed_url,
         "files": [{"path": p, "size": n} for p, n in svc.store.files(app.id)],
     }
@@ -61,7 +60,7 @@ async def generate(request: Request) -> Response:
     spend_run(svc.store, svc.clock, principal)
     app, run = svc.store.create_app_and_run(principal.workspace_id, principal.end_user_id,
                                             prompt, svc.clock.now())
-    svc.runs.start(app, run, svc.base_url(request))
+    svc.runs.start(app, run, svc.preview_url(request, app.id))
     return EventStreamResponse(svc.runs, run.id, svc.runs.follow(run.id, 0), {})  # type: ignore[return-value]
 
 
@@ -110,7 +109,7 @@ async def deploy_app(request: Request) -> Response:
         raise ApiError(409, "app_not_ready",
                        f"The app is {app.status}; only a ready app can be deployed.")
     now = svc.clock.now()
-    url = f"{svc.base_url(request)}/sites/{app.id}/"
+    url = svc.site_url(request, app.id)
     svc.store.deploy(app.id, url, now)
     return JSONResponse({"appId": app.id, "url": url, "deployedAt": rfc3339(now)})
 

@@ -106,6 +106,32 @@ def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
     expect(status).to_have_attribute("data-state", until, timeout=RUN_TIMEOUT_MS)
 
 
+def preview_app_id(page: Page) -> str:
+    """The app id in the preview's src: its origin is app-<hex>.localhost:<port>."""
+    src = page.get_by_test_id("preview").get_attribute("src") or ""
+    label = (urlsplit(src).hostname or "").split(".")[0]
+    assert label.startswith("app-"), src
+    return "app_" + label.removeprefix("app-")
+
+
+def preview_origin(page: Page) -> str:
+    src = urlsplit(page.get_by_test_id("preview").get_attribute("src") or "")
+    return f"{src.scheme}://{src.netloc}"
+
+
+TASKS = ["Buy chalk", "Book the wall"]
+
+
+def use_the_todo_app_in_the_preview(page: Page) -> None:
+    """Add two tasks in the generated to-do app, in the page's preview, and see them listed."""
+    frame = page.frame_locator("[data-testid=preview]")
+    for task in TASKS:
+        frame.get_by_label("New task").fill(task)
+        frame.get_by_role("button", name="Add").click()
+    expect(frame.locator("#items li")).to_have_text(TASKS, timeout=RUN_TIMEOUT_MS)
+    expect(frame.locator("#count")).to_have_text("2 left", timeout=RUN_TIMEOUT_MS)
+
+
 def listed_files(page: Page) -> list[str]:
     paths: list[str] = page.locator("[data-testid=files] li").evaluate_all(
         "items => items.map(li => li.dataset.path)")
@@ -137,17 +163,46 @@ def test_prompt_lists_every_file_in_order_then_previews_the_app(
         page: Page, demo: Demo) -> None:
     open_demo(page, demo.origin, user=BUILDER)
     generate(page)
-    preview = page.get_by_test_id("preview")
-    src = preview.get_attribute("src") or ""
-    app_id = src.rstrip("/").rsplit("/", 1)[-1]
+    src = page.get_by_test_id("preview").get_attribute("src") or ""
+    app_id = preview_app_id(page)
     app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
     assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
     assert listed_files(page) == [f["path"] for f in app["files"]]
     assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
     assert src == app["previewUrl"]
-    # The generated app itself, rendered in the iframe from the API origin.
+    # The generated app itself, rendered in the iframe from its own origin.
     body = page.frame_locator("[data-testid=preview]").locator("body")
     expect(body).to_contain_text("bakery", ignore_case=True, timeout=RUN_TIMEOUT_MS)
+
+
+def test_a_generated_todo_app_works_in_the_preview(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=BUILDER)
+    generate(page, "A to-do list for a climbing club")
+    use_the_todo_app_in_the_preview(page)
+
+
+@pytest.mark.parametrize("path", ["/", "/worker.html"])
+def test_a_generated_todo_app_keeps_its_tasks_in_its_own_origins_storage(
+        storage_page: Page, demo: Demo, path: str) -> None:
+    # A browser that lets an embedded site keep storage (Chrome's default profile):
+    # the sandboxed iframe allows same-origin, and that origin is the app's own.
+    page = open_demo(storage_page, demo.origin, path, user=BUILDER)
+    generate(page, "A to-do list for a climbing club")
+    use_the_todo_app_in_the_preview(page)
+    frame = page.frame_locator("[data-testid=preview]")
+    origin, keys = frame.locator("body").evaluate(
+        "() => [location.origin, Object.keys(localStorage).length]")
+    assert (origin, keys) == (preview_origin(page), 1)
+    frame.locator("body").evaluate("body => { body.dataset.before = 'reload'; }")
+    page.get_by_test_id("preview").evaluate("frame => { frame.src = frame.src; }")
+    expect(frame.locator("body:not([data-before])")).to_have_count(1, timeout=RUN_TIMEOUT_MS)
+    expect(frame.locator("#items li")).to_have_text(TASKS, timeout=RUN_TIMEOUT_MS)
+    # Neither the demo page's origin nor any other app sees the app's storage.
+    assert page.evaluate("Object.keys(localStorage).length") == 0
+    generate(page, "A to-do list for a climbing club")  # the same app, so the same key
+    assert preview_origin(page) != origin
+    expect(frame.locator("#items li")).to_have_count(0, timeout=RUN_TIMEOUT_MS)
+    expect(frame.locator("#count")).to_have_text("0 left", timeout=RUN_TIMEOUT_MS)
 
 
 def test_revoked_session_is_replaced_by_exactly_one_refresh(
@@ -219,13 +274,19 @@ def test_worker_page_generates_end_to_end(page: Page, demo: Demo) -> None:
     generate(page)
     files = listed_files(page)
     assert {"index.html", "styles.css", "app.js"} <= set(files)
-    src = page.get_by_test_id("preview").get_attribute("src") or ""
-    app_id = src.rstrip("/").rsplit("/", 1)[-1]
-    app = demo.api_call("GET", f"/v1/apps/{app_id}").json()
+    app = demo.api_call("GET", f"/v1/apps/{preview_app_id(page)}").json()
     assert files == [f["path"] for f in app["files"]]
-    # The page is cross-origin isolated; its credentialless iframe still shows the app.
+    # The page is cross-origin isolated; the preview opts in with CORP and COEP.
     body = page.frame_locator("[data-testid=preview]").locator("body")
     expect(body).to_contain_text("bakery", ignore_case=True, timeout=RUN_TIMEOUT_MS)
+
+
+def test_a_generated_todo_app_works_in_the_worker_pages_preview(
+        page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, "/worker.html", user=BUILDER)
+    assert page.evaluate("crossOriginIsolated") is True
+    generate(page, "A to-do list for a climbing club")
+    use_the_todo_app_in_the_preview(page)
 
 
 def test_worker_page_cancel_closes_the_stream_at_the_next_event(

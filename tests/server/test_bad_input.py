@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import bearer, call, session
+from helpers import bearer, call, generate, session
 
 
 def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -158,9 +158,13 @@ def test_an_unknown_id_is_404(live_server: Any, path: str) -> None:
 
 
 def test_unknown_preview_app_or_file_is_404(live_server: Any) -> None:
-    assert_error(call(live_server, "GET", "/preview/app_nope/"), 404, "not_found")
-    assert_error(call(live_server, "GET", "/preview/app_nope/../../etc/passwd"), 404,
-                 "not_found")
+    port = live_server.base_url.rsplit(":", 1)[1]
+    unknown = f"http://app-{'0' * 32}.localhost:{port}/"
+    assert_error(live_server.fetch_preview(unknown), 404, "not_found")
+    app_id = generate(live_server, live_server.api_key)[1][0][2]["appId"]
+    known = f"http://app-{app_id[4:]}.localhost:{port}/"
+    for path in ("nope.html", "../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd"):
+        assert_error(live_server.fetch_preview(known + path), 404, "not_found")
 
 
 def test_deploying_an_app_still_generating_is_409() -> None:

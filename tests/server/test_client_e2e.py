@@ -40,7 +40,7 @@ def test_a_session_generates_every_file_then_ready_and_the_preview_serves_it(
     assert len(files) == len(got) - 2
     assert [(f.path, f.size) for f in files] == [(f.path, f.size) for f in app.files]
     assert app.status == "ready" and app.end_user_id == "user_e2e"
-    page = httpx.get(got[-1].preview_url)
+    page = live_server.fetch_preview(got[-1].preview_url)
     assert page.status_code == 200 and "cheese shop" in page.text.lower()
 
 

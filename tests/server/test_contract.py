@@ -55,7 +55,8 @@ def test_generate_streams_run_then_every_file_then_ready_with_ids_from_one(
     assert "bakery" in files["index.html"]["content"].lower()
     ready = evs[-1][2]
     assert ready["appId"] == run["appId"]
-    assert ready["previewUrl"] == f"{live_server.base_url}/preview/{run['appId']}/"
+    port = live_server.base_url.rsplit(":", 1)[1]
+    assert ready["previewUrl"] == f"http://app-{run['appId'][4:]}.localhost:{port}/"
 
 
 def test_the_same_prompt_generates_the_same_files(live_server: Any) -> None:
@@ -74,23 +75,24 @@ def test_the_preview_serves_each_file_with_its_type_and_cross_origin_resource_po
     evs = generate(live_server, token)[1]
     files = {d["path"]: d["content"] for _, t, d in evs if t == "file"}
     base = evs[-1][2]["previewUrl"]
-    page = call(live_server, "GET", base.removeprefix(live_server.base_url))
+    page = live_server.fetch_preview(base)
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["cross-origin-resource-policy"] == "cross-origin"
     assert page.text == files["index.html"]
     kinds = {"styles.css": "text/css", "app.js": "text/javascript", "index.html": "text/html"}
     for path, kind in kinds.items():
-        answer = call(live_server, "GET", base.removeprefix(live_server.base_url) + path)
+        answer = live_server.fetch_preview(base + path)
         assert answer.headers["content-type"].split(";")[0] == kind
         assert answer.text == files[path]
 
 
-def test_the_preview_folder_without_its_slash_redirects_to_it(live_server: Any) -> None:
+def test_the_api_origin_serves_no_generated_file(live_server: Any) -> None:
     app_id = generate(live_server, live_server.api_key)[1][0][2]["appId"]
-    answer = call(live_server, "GET", f"/preview/{app_id}")
-    assert answer.status_code == 308
-    assert answer.headers["location"].endswith(f"/preview/{app_id}/")
+    call(live_server, "POST", f"/v1/apps/{app_id}/deploy", live_server.api_key)
+    for path in (f"/preview/{app_id}/", f"/sites/{app_id}/", f"/preview/{app_id}/index.html"):
+        answer = call(live_server, "GET", path)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
 
 
 def test_an_app_lists_its_files_in_order_and_a_preview_url_when_ready(live_server: Any) -> None:
@@ -124,13 +126,15 @@ def test_listing_pages_newest_first_with_a_cursor(fresh_server: Any) -> None:
 
 def test_deploy_marks_the_app_deployed_and_serves_it(live_server: Any) -> None:
     app_id = generate(live_server, live_server.api_key)[1][0][2]["appId"]
-    assert call(live_server, "GET", f"/sites/{app_id}/").status_code == 404
+    port = live_server.base_url.rsplit(":", 1)[1]
+    site_url = f"http://site-{app_id[4:]}.localhost:{port}/"
+    assert live_server.fetch_preview(site_url).status_code == 404  # not deployed yet
     answer = call(live_server, "POST", f"/v1/apps/{app_id}/deploy", live_server.api_key)
     assert answer.status_code == 200
     body = answer.json()
-    assert body["appId"] == app_id and body["url"].endswith(f"/sites/{app_id}/")
+    assert body["appId"] == app_id and body["url"] == site_url
     assert body["deployedAt"].endswith("Z")
-    site = call(live_server, "GET", body["url"].removeprefix(live_server.base_url))
+    site = live_server.fetch_preview(body["url"])
     assert site.status_code == 200 and "<!doctype html>" in site.text
     app = call(live_server, "GET", f"/v1/apps/{app_id}", live_server.api_key).json()
     assert app["deployedUrl"] == body["url"]

@@ -137,7 +137,8 @@ def test_a_revoked_key_ends_its_sessions_too(fresh_server: Any) -> None:
 def test_the_preview_needs_no_credential_but_its_app_id_is_unguessable(live_server: Any) -> None:
     app_id = generate(live_server, live_server.api_key)[1][0][2]["appId"]
     assert re.fullmatch(r"app_[0-9a-f]{32}", app_id)  # 128 random bits
-    assert call(live_server, "GET", f"/preview/{app_id}/").status_code == 200
+    ready = call(live_server, "GET", f"/v1/apps/{app_id}", live_server.api_key).json()
+    assert live_server.fetch_preview(ready["previewUrl"]).status_code == 200
 
 
 # -- nothing of a credential in any log line ------------------------------------------

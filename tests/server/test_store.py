@@ -33,7 +33,8 @@ def test_a_file_database_keeps_keys_sessions_and_apps_across_restarts(tmp_path: 
         answer = httpx.get(f"{second.base_url}/v1/apps/{app_id}", headers=bearer(token))
         assert answer.status_code == 200 and answer.json()["status"] == "ready"
         assert httpx.get(f"{second.base_url}/v1/apps", headers=bearer(key)).status_code == 200
-        assert httpx.get(f"{second.base_url}/preview/{app_id}/").status_code == 200
+        preview = httpx.get(f"{second.base_url}/v1/apps/{app_id}", headers=bearer(key))
+        assert second.fetch_preview(preview.json()["previewUrl"]).status_code == 200
 
 
 def test_only_hashes_of_keys_and_tokens_are_stored(tmp_path: Path) -> None:
