@@ -58,6 +58,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 T = TypeVar("T")
 
 
+def new_idempotency_key() -> str:
+    """A fresh ``Idempotency-Key`` for one generate call (128 random bits)."""
+    return "pf_idem_" + os.urandom(16).hex()
+
+
 class _BaseClient:
     def __init__(
         self,
@@ -119,10 +124,10 @@ class _BaseClient:
         return f"<{type(self).__name__} base_url={self.base_url!r} {kind}{renew}>"
 
     def _generate_flow(self, body: Any, path: str | None,
-                       headers: dict[str, str] | None) -> Any:
+                       headers: dict[str, str] | None, idempotency_key: str) -> Any:
         if path is None:
             return request_flow(self._endpoint, "POST", "/v1/apps/generate", body=body,
-                                stream=True)
+                                headers={"idempotency-key": idempotency_key}, stream=True)
         return request_flow(self._endpoint, "GET", path, headers=headers, stream=True)
 
 
@@ -217,8 +222,10 @@ class PromptFloe(_BaseClient):
         return reply
 
     def _stream(self, body: Any) -> Stream:
+        key = new_idempotency_key()
+
         def open_(path: str | None, headers: dict[str, str] | None) -> SyncResponse:
-            response: SyncResponse = drive(self._generate_flow(body, path, headers),
+            response: SyncResponse = drive(self._generate_flow(body, path, headers, key),
                                            self._perform)
             return response
         return Stream(open_)
@@ -333,9 +340,11 @@ class AsyncPromptFloe(_BaseClient):
         return reply
 
     def _stream(self, body: Any) -> AsyncStream:
+        key = new_idempotency_key()
+
         async def open_(path: str | None, headers: dict[str, str] | None) -> AsyncResponse:
-            response: AsyncResponse = await adrive(self._generate_flow(body, path, headers),
-                                                   self._perform)
+            response: AsyncResponse = await adrive(
+                self._generate_flow(body, path, headers, key), self._perform)
             return response
         return AsyncStream(open_)
 

@@ -30,11 +30,18 @@ class PromptFloeError(Exception):
 
 
 class APIConnectionError(PromptFloeError):
-    """The server could not be reached, or the connection dropped."""
+    """The server could not be reached, or the connection dropped.
+
+    ``request_sent`` is False when the request certainly never left (a URL
+    scheme other than http or https, a host name that does not resolve):
+    retrying cannot help, so the client does not.
+    """
 
     def __init__(self, message: str = "Could not reach the PromptFloe API; "
-                 "check the network and base_url, then try again.") -> None:
+                 "check the network and base_url, then try again.", *,
+                 request_sent: bool = True) -> None:
         super().__init__(message)
+        self.request_sent = request_sent
 
 
 class APITimeoutError(APIConnectionError):

@@ -10,7 +10,11 @@ from statuses to exceptions are written once, as in httpx's ``Auth.auth_flow``.
 :func:`request_flow` is the whole per-request protocol: renew a stale token
 first, send, retry connection errors and 429 ``rate_limited`` with backoff,
 and on a 401 refresh once and retry once (a second 401 is final: Ably's RSA4b
-added that rule after an endless refresh loop). It does no I/O; :func:`drive`
+added that rule after an endless refresh loop). A connection error from a
+request that never left (a bad scheme, DNS) is final too. A retry sends the
+same headers, so a generate call's ``Idempotency-Key`` (one per call, from
+the client) makes the server answer a retried request with the run the first
+try started, instead of starting and charging a second one. It does no I/O; :func:`drive`
 and :func:`adrive` run it against a sync or async ``perform``.
 """
 
@@ -78,6 +82,10 @@ def request_flow(
 ) -> Generator[Action, Any, Any]:
     """Send one API request; returns its :class:`Reply` (or live response if ``stream``)."""
     auth = endpoint.auth
+    scheme, sep, _ = endpoint.base_url.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):  # a relative URL is the page's own
+        raise APIConnectionError("base_url must start with http:// or https://.",
+                                 request_sent=False)
     content = None if body is None else _json_bytes(body)
     attempt = 0
     refreshed = False
@@ -98,6 +106,8 @@ def request_flow(
         try:
             reply = yield Send(request, stream)
         except APIConnectionError as exc:
+            if not exc.request_sent:
+                raise  # it never left: the same request would fail the same way
             attempt += 1
             if attempt > endpoint.retry.max_retries:
                 raise

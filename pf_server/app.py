@@ -14,6 +14,7 @@ from .cors import CorsMiddleware
 from .dashboard import routes as dashboard_routes
 from .errors import CatchAllMiddleware, exception_handlers
 from .generator import Generator, TemplateGenerator
+from .liveness import Liveness
 from .previews import DEFAULT_PREVIEW_ORIGIN, PreviewMiddleware, PreviewOrigins
 from .ratelimit import RateLimiter
 from .request_ids import RequestIdMiddleware
@@ -42,16 +43,18 @@ def create_app(store: Store, *, clock: Clock | None = None, generator: Generator
     """
     clock = clock or SystemClock()
     generator = generator or TemplateGenerator(pace)
-    runs = Runs(store, clock, generator, keepalive)
+    liveness = Liveness(store)
+    runs = Runs(store, clock, generator, keepalive, liveness.server_id)
     limiter = RateLimiter(rate_limit, rate_burst) if rate_limit > 0 else None
     previews = PreviewOrigins(preview_origin or DEFAULT_PREVIEW_ORIGIN)
     svc = Services(store, clock, generator, runs, previews, max_body, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store.fail_unfinished_runs(clock.now())  # a previous process's runs cannot go on
+        liveness.start()  # runs of servers that died end now; others' live runs go on
         yield
-        await runs.stop()
+        await runs.stop()  # ours end with run_interrupted
+        await liveness.stop()
 
     app = Starlette(
         routes=[*routes, *dashboard_routes],

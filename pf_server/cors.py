@@ -22,8 +22,9 @@ from .store import Store
 __all__ = ["ALLOW_HEADERS", "EXPOSE_HEADERS", "CorsMiddleware"]
 
 ALLOW_METHODS = "GET, POST, DELETE"
-ALLOW_HEADERS = "Authorization, Content-Type, Last-Event-ID"
-EXPOSE_HEADERS = "PromptFloe-Run-Id, PromptFloe-Request-Id, Retry-After, WWW-Authenticate"
+ALLOW_HEADERS = "Authorization, Content-Type, Last-Event-ID, Idempotency-Key"
+EXPOSE_HEADERS = ("PromptFloe-Run-Id, PromptFloe-Request-Id, Idempotent-Replayed, Retry-After, "
+                  "WWW-Authenticate")
 
 
 class CorsMiddleware:

@@ -15,7 +15,7 @@ from .clock import Clock, day_of, next_midnight, rfc3339
 from .errors import ApiError, not_found
 from .store import Store
 
-__all__ = ["spend_run"]
+__all__ = ["over_quota", "spend_run"]
 
 
 def spend_run(store: Store, clock: Clock, principal: Principal) -> None:
@@ -25,13 +25,17 @@ def spend_run(store: Store, clock: Clock, principal: Principal) -> None:
         raise not_found("workspace")
     now = clock.now()
     granted, used = store.spend_run(ws.id, day_of(now), ws.daily_quota, principal.end_user_id)
-    if granted:
-        return
+    if not granted:
+        raise over_quota(ws.daily_quota, used, now)
+
+
+def over_quota(quota: int, used: int, now: float) -> ApiError:
+    """The 429 ``quota_exceeded`` answer, with when the quota comes back."""
     resets = next_midnight(now)
-    raise ApiError(
+    return ApiError(
         429, "quota_exceeded",
-        f"The workspace's daily quota of {ws.daily_quota} runs is used up; "
+        f"The workspace's daily quota of {quota} runs is used up; "
         f"it resets at {rfc3339(resets)}.",
         headers={"Retry-After": str(max(1, math.ceil(resets - now)))},
-        extra={"quota": ws.daily_quota, "used": min(used, ws.daily_quota),
+        extra={"quota": quota, "used": min(used, quota),
                "resetsAt": rfc3339(resets)})

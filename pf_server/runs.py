@@ -6,6 +6,11 @@ woken, so :meth:`Runs.follow` can replay everything after a ``Last-Event-ID``
 from the database and then wait for what comes next — no event is lost or
 repeated across a reconnect. A watcher that leaves changes nothing for the
 run. Event ids are integers from 1 per run (docs/api.md, "Generation").
+
+Several servers may share one database (liveness.py): each run belongs to
+the server that started it, and an event is logged only while that server
+still owns the run. A watcher of a run that another server drives reads
+its events from the database every ``poll`` seconds until the run ends.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from .clock import Clock
 from .generator import Generator
+from .liveness import INTERRUPTED
 from .store import AppRecord, RunRecord, Store
 
 __all__ = ["TERMINAL", "Runs"]
@@ -32,6 +38,7 @@ TERMINAL = frozenset({"ready", "error"})  # the stream ends after either (docs/a
 @dataclass
 class _LiveRun:
     record: RunRecord
+    lost: bool = False  # interrupted by another server (ours was taken for dead)
     seq: int = 0
     done: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -39,8 +46,11 @@ class _LiveRun:
 
 class Runs:
     def __init__(self, store: Store, clock: Clock, generator: Generator,
-                 keepalive: float = 15.0) -> None:
+                 keepalive: float = 15.0, server_id: str | None = None,
+                 poll: float = 0.25) -> None:
         self.store = store
+        self.server_id = server_id
+        self.poll = poll
         self.clock = clock
         self.generator = generator
         self.keepalive = keepalive
@@ -64,6 +74,8 @@ class Runs:
         status = "failed"
         try:
             async for file in self.generator.files(app.prompt):
+                if live.lost:
+                    return
                 content = file.content.encode("utf-8")
                 self.store.add_file(app.id, file.path, content)
                 self._emit(live, "file", {"path": file.path, "size": len(content),
@@ -71,23 +83,31 @@ class Runs:
             self._emit(live, "ready", {"appId": app.id, "previewUrl": preview_url})
             status = "ready"
         except asyncio.CancelledError:  # the server is stopping
-            self._emit(live, "error", {"code": "run_interrupted",
-                                       "message": "The server stopped during this run; "
-                                                  "generate the app again."})
+            self.store.interrupt_run(live.record.id, INTERRUPTED, self.clock.now(),
+                                     self.server_id)
             raise
         except Exception:
             log.exception("generator failed on run %s", live.record.id)
             self._emit(live, "error", {"code": "generation_failed",
                                        "message": "Generating this app failed; try again."})
         finally:
-            self.store.finish_run(live.record, status, self.clock.now())
+            if not live.lost:
+                self.store.finish_run(live.record, status, self.clock.now(), self.server_id)
             live.done = True
             self._wake(live)
             self._live.pop(live.record.id, None)
 
     def _emit(self, live: _LiveRun, type_: str, data: dict[str, Any]) -> None:
+        if live.lost:
+            return
         live.seq += 1
-        self.store.add_event(live.record.id, live.seq, type_, json.dumps(data))
+        if not self.store.add_event(live.record.id, live.seq, type_, json.dumps(data),
+                                    self.server_id):
+            # Another server took this one for dead and interrupted the run; its
+            # log already ends with run_interrupted, so nothing more is written.
+            log.warning("run %s was interrupted by another server; stopping it",
+                        live.record.id)
+            live.lost = True
         self._wake(live)
 
     @staticmethod
@@ -109,9 +129,12 @@ class Runs:
         """The events after ``after``, then live ones, until the run's last, in
         batches of what is there now (one write each); ``None`` when nothing
         happened for ``keepalive`` seconds."""
+        idle = 0.0  # seconds without an event, for a run another server drives
         while True:
             live = self._live.get(run_id)
             waiter = None if live is None else live.changed  # taken before reading: no gap
+            # Read before the status: a run that ends in between has its last event read.
+            running_elsewhere = live is None and self._running(run_id)
             batch = self.store.events_after(run_id, after)
             for i, (seq, type_, _) in enumerate(batch):
                 if type_ in TERMINAL:
@@ -119,14 +142,26 @@ class Runs:
                     return
                 after = seq
             if batch:
+                idle = 0.0
                 yield batch
-            if live is None or live.done:
-                return  # finished (its events were all read above) or never ran here
-            assert waiter is not None
-            try:
-                await asyncio.wait_for(waiter.wait(), self.keepalive)
-            except TimeoutError:
-                yield None
+            if live is not None and not live.done:
+                assert waiter is not None
+                try:
+                    await asyncio.wait_for(waiter.wait(), self.keepalive)
+                except TimeoutError:
+                    yield None
+            elif running_elsewhere:
+                await asyncio.sleep(self.poll)
+                idle += self.poll
+                if idle >= self.keepalive:
+                    idle = 0.0
+                    yield None
+            else:
+                return  # finished: its events were all read above
+
+    def _running(self, run_id: str) -> bool:
+        run = self.store.run(run_id)
+        return run is not None and run.status == "running"
 
     # -- streams: a server-side drop, and seeing a client leave -----------------------
 

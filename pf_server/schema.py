@@ -104,6 +104,29 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX runs_by_workspace ON runs(workspace_id, created_at);
     """,
+    # 3: several servers on one database (each owns its runs; a dead one's runs
+    # are interrupted and refunded), and idempotent generate calls.
+    """
+    ALTER TABLE runs ADD COLUMN server_id TEXT;       -- the server driving it
+    ALTER TABLE runs ADD COLUMN quota_day TEXT;       -- the day its quota was spent
+    CREATE INDEX runs_by_status ON runs(status, server_id);
+    CREATE TABLE servers (
+        id TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,                           -- socket.gethostname()
+        started_at REAL NOT NULL,
+        seen_at REAL NOT NULL                         -- its last heartbeat (wall clock)
+    );
+    CREATE TABLE idempotency_keys (
+        owner TEXT NOT NULL,                          -- key:<id> or user:<workspace>:<end user>
+        key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        created_at REAL NOT NULL,
+        PRIMARY KEY (owner, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+    """,
 )
 
 

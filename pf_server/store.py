@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import Any
 from .credentials import hash_credential, hashes_match, new_id, new_key, new_session_token
 from .schema import migrate
 
-__all__ = ["AppRecord", "KeyRecord", "RunRecord", "SessionRecord", "Store", "UsageRow",
-           "Workspace"]
+__all__ = ["AppRecord", "Idempotency", "KeyRecord", "RunRecord", "RunStart", "ServerRecord",
+           "SessionRecord", "Store", "UsageRow", "Workspace"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,35 @@ class RunRecord:
     workspace_id: str
     end_user_id: str | None
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """An ``Idempotency-Key`` as stored: whose, the key, and a hash of the body it came with."""
+
+    owner: str
+    key: str
+    body_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """What :meth:`Store.start_run` did: started ``run`` (``replayed``: the run an
+    idempotency key made before), or nothing (``conflict``, or over quota)."""
+
+    app: AppRecord | None = None
+    run: RunRecord | None = None
+    replayed: bool = False
+    conflict: bool = False
+    used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    id: str
+    pid: int
+    host: str
+    seen_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,18 +263,44 @@ class Store:
 
     # -- apps and runs -------------------------------------------------------------
 
-    def create_app_and_run(self, workspace_id: str, end_user_id: str | None, prompt: str,
-                           now: float) -> tuple[AppRecord, RunRecord]:
+    def start_run(self, workspace_id: str, end_user_id: str | None, prompt: str, *,
+                  now: float, day: str, quota: int, server_id: str | None,
+                  idempotency: Idempotency | None = None,
+                  idempotency_ttl: float = 24 * 3600) -> RunStart:
+        """Spend one run of the day's quota and create the app and its run, in one
+        transaction; or find the run an earlier call with the same idempotency
+        key made (no quota spent), or refuse a key reused with another body."""
         app_id, run_id = new_id("app"), new_id("run")
         with self._tx() as db:
+            if idempotency is not None:
+                db.execute("DELETE FROM idempotency_keys WHERE created_at <= ?",
+                           (now - idempotency_ttl,))
+                row = db.execute("SELECT body_hash, run_id FROM idempotency_keys "
+                                 "WHERE owner = ? AND key = ?",
+                                 (idempotency.owner, idempotency.key)).fetchone()
+                if row is not None:
+                    if not hashes_match(str(row[0]), idempotency.body_hash):
+                        return RunStart(conflict=True)
+                    found = _run_record(db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?",
+                                                   (str(row[1]),)).fetchone())
+                    return RunStart(run=found, replayed=True)
+            granted, used = _spend(db, workspace_id, day, quota, end_user_id)
+            if not granted:
+                return RunStart(used=used)
             cur = db.execute("INSERT INTO apps (id, workspace_id, end_user_id, prompt, status, "
                              "created_at) VALUES (?, ?, ?, ?, 'generating', ?)",
                              (app_id, workspace_id, end_user_id, prompt, now))
-            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, 'running', ?, NULL)",
-                       (run_id, app_id, workspace_id, end_user_id, now))
+            db.execute("INSERT INTO runs (id, app_id, workspace_id, end_user_id, status, "
+                       "created_at, server_id, quota_day) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                       (run_id, app_id, workspace_id, end_user_id, now, server_id, day))
+            if idempotency is not None:
+                db.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?, ?, ?)",
+                           (idempotency.owner, idempotency.key, idempotency.body_hash, run_id,
+                            now))
         app = AppRecord(int(cur.lastrowid or 0), app_id, workspace_id, end_user_id, prompt,
                         "generating", now, None, None)
-        return app, RunRecord(run_id, app_id, workspace_id, end_user_id, "running")
+        return RunStart(app, RunRecord(run_id, app_id, workspace_id, end_user_id, "running"),
+                        used=used)
 
     def app(self, app_id: str) -> AppRecord | None:
         row = self._one(f"SELECT {_APP_COLUMNS} FROM apps WHERE id = ?", (app_id,))
@@ -285,45 +340,75 @@ class Store:
                   (url, now, app_id))
 
     def run(self, run_id: str) -> RunRecord | None:
-        row = self._one("SELECT id, app_id, workspace_id, end_user_id, status FROM runs "
-                        "WHERE id = ?", (run_id,))
-        if row is None:
-            return None
-        return RunRecord(str(row[0]), str(row[1]), str(row[2]),
-                         None if row[3] is None else str(row[3]), str(row[4]))
+        row = self._one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return None if row is None else _run_record(row)
 
-    def add_event(self, run_id: str, seq: int, type_: str, data: str) -> None:
-        self._run("INSERT INTO run_events VALUES (?, ?, ?, ?)", (run_id, seq, type_, data))
+    def add_event(self, run_id: str, seq: int, type_: str, data: str,
+                  server_id: str | None = None) -> bool:
+        """Log an event; with ``server_id``, only while that server still owns the
+        run (False: it was interrupted meanwhile, and the event is not logged)."""
+        if server_id is None:
+            return self._run("INSERT INTO run_events VALUES (?, ?, ?, ?)",
+                             (run_id, seq, type_, data)) == 1
+        return self._run("INSERT INTO run_events SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 "
+                         "FROM runs WHERE id = ? AND status = 'running' AND server_id = ?)",
+                         (run_id, seq, type_, data, run_id, server_id)) == 1
 
     def events_after(self, run_id: str, seq: int) -> list[tuple[int, str, str]]:
         rows = self._all("SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? "
                          "ORDER BY seq", (run_id, seq))
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
-    def finish_run(self, run: RunRecord, status: str, now: float) -> None:
-        """End a run and set its app's status (``ready`` or ``failed``) together."""
+    def finish_run(self, run: RunRecord, status: str, now: float,
+                   server_id: str | None = None) -> None:
+        """End a run and set its app's status (``ready`` or ``failed``) together,
+        unless (with ``server_id``) that server no longer owns it."""
+        owner = "" if server_id is None else " AND server_id = ?"
         with self._tx() as db:
-            db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
-                       ("succeeded" if status == "ready" else "failed", now, run.id))
-            db.execute("UPDATE apps SET status = ? WHERE id = ?", (status, run.app_id))
+            if db.execute(f"UPDATE runs SET status = ?, finished_at = ? WHERE id = ? "
+                          f"AND status = 'running'{owner}",
+                          ("succeeded" if status == "ready" else "failed", now, run.id,
+                           *([] if server_id is None else [server_id]))).rowcount:
+                db.execute("UPDATE apps SET status = ? WHERE id = ?", (status, run.app_id))
 
-    def fail_unfinished_runs(self, now: float) -> int:
-        """At start-up: runs a previous process left mid-way can never finish."""
+    def interrupt_run(self, run_id: str, message: str, now: float,
+                      server_id: str | None = None) -> bool:
+        """End a run that cannot go on with an ``error`` event ``run_interrupted``,
+        and give its run back to the day's quota (API.md: not counted in ``used``)."""
         with self._tx() as db:
-            ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE status = 'running'")]
-            for run_id in ids:
-                seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?",
-                                 (run_id,)).fetchone()[0]
-                db.execute("INSERT INTO run_events VALUES (?, ?, 'error', ?)",
-                           (run_id, seq + 1, json.dumps(
-                               {"code": "run_interrupted",
-                                "message": "The server restarted during this run; "
-                                           "generate the app again."})))
-                db.execute("UPDATE runs SET status = 'failed', finished_at = ? WHERE id = ?",
-                           (now, run_id))
-                db.execute("UPDATE apps SET status = 'failed' WHERE id = "
-                           "(SELECT app_id FROM runs WHERE id = ?)", (run_id,))
-        return len(ids)
+            return _interrupt(db, run_id, message, now, server_id)
+
+    # -- servers sharing the database --------------------------------------------------
+
+    def register_server(self, server: ServerRecord, now: float) -> None:
+        self._run("INSERT INTO servers VALUES (?, ?, ?, ?, ?)",
+                  (server.id, server.pid, server.host, now, server.seen_at))
+
+    def heartbeat(self, server_id: str, now: float) -> bool:
+        """False if the server's row is gone (others took it for dead)."""
+        return self._run("UPDATE servers SET seen_at = ? WHERE id = ?", (now, server_id)) == 1
+
+    def unregister_server(self, server_id: str) -> None:
+        self._run("DELETE FROM servers WHERE id = ?", (server_id,))
+
+    def reap(self, is_dead: Callable[[ServerRecord], bool], message: str,
+             now: float) -> list[str]:
+        """Interrupt every running run whose server is dead (per ``is_dead``) or
+        gone, and forget dead servers; the ids of the runs interrupted. One
+        transaction: a server that registers meanwhile waits, so its runs are
+        never mistaken for orphans."""
+        with self._tx() as db:
+            servers = [ServerRecord(str(r[0]), int(r[1]), str(r[2]), float(r[3])) for r in
+                       db.execute("SELECT id, pid, host, seen_at FROM servers")]
+            dead = [srv.id for srv in servers if is_dead(srv)]
+            alive = {srv.id for srv in servers} - set(dead)
+            orphans = [str(r[0]) for r in db.execute(
+                "SELECT id, server_id FROM runs WHERE status = 'running'")
+                if r[1] is None or str(r[1]) not in alive]
+            for run_id in orphans:
+                _interrupt(db, run_id, message, now, None)
+            db.executemany("DELETE FROM servers WHERE id = ?", [(i,) for i in dead])
+        return orphans
 
     # -- quota and usage -----------------------------------------------------------
 
@@ -331,17 +416,7 @@ class Store:
                   end_user_id: str | None) -> tuple[bool, int]:
         """Take one run from the day's quota, atomically: (granted, used after)."""
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO quota_days VALUES (?, ?, 0)", (workspace_id, day))
-            # The guard is in the UPDATE itself, so no interleaving can spend past quota.
-            granted = db.execute(
-                "UPDATE quota_days SET used = used + 1 "
-                "WHERE workspace_id = ? AND day = ? AND used < ?",
-                (workspace_id, day, quota)).rowcount == 1
-            used = int(db.execute("SELECT used FROM quota_days WHERE workspace_id = ? AND day = ?",
-                                  (workspace_id, day)).fetchone()[0])
-            if granted:
-                _count(db, workspace_id, day, end_user_id, "runs")
-        return granted, used
+            return _spend(db, workspace_id, day, quota, end_user_id)
 
     def record_call(self, workspace_id: str, day: str, end_user_id: str | None) -> None:
         with self._tx() as db:
@@ -369,6 +444,54 @@ class Store:
 
 _APP_COLUMNS = ("seq, id, workspace_id, end_user_id, prompt, status, created_at, deployed_url, "
                 "deployed_at")
+
+
+_RUN_COLUMNS = "id, app_id, workspace_id, end_user_id, status"
+
+
+def _run_record(row: Any) -> RunRecord:
+    return RunRecord(str(row[0]), str(row[1]), str(row[2]),
+                     None if row[3] is None else str(row[3]), str(row[4]))
+
+
+def _spend(db: sqlite3.Connection, workspace_id: str, day: str, quota: int,
+           end_user_id: str | None) -> tuple[bool, int]:
+    db.execute("INSERT OR IGNORE INTO quota_days VALUES (?, ?, 0)", (workspace_id, day))
+    # The guard is in the UPDATE itself, so no interleaving can spend past quota.
+    granted = db.execute(
+        "UPDATE quota_days SET used = used + 1 WHERE workspace_id = ? AND day = ? AND used < ?",
+        (workspace_id, day, quota)).rowcount == 1
+    used = int(db.execute("SELECT used FROM quota_days WHERE workspace_id = ? AND day = ?",
+                          (workspace_id, day)).fetchone()[0])
+    if granted:
+        _count(db, workspace_id, day, end_user_id, "runs")
+    return granted, used
+
+
+def _interrupt(db: sqlite3.Connection, run_id: str, message: str, now: float,
+               server_id: str | None) -> bool:
+    owner = "" if server_id is None else " AND server_id = ?"
+    row = db.execute(f"SELECT app_id, workspace_id, end_user_id, "
+                     f"COALESCE(quota_day, date(created_at, 'unixepoch')) FROM runs "
+                     f"WHERE id = ? AND status = 'running'{owner}",
+                     (run_id, *([] if server_id is None else [server_id]))).fetchone()
+    if row is None:
+        return False  # finished, or another server's
+    app_id, workspace_id, end_user_id, day = (str(row[0]), str(row[1]), row[2], str(row[3]))
+    seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?",
+                         (run_id,)).fetchone()[0])
+    db.execute("INSERT INTO run_events VALUES (?, ?, 'error', ?)", (run_id, seq + 1, json.dumps(
+        {"code": "run_interrupted", "message": message})))
+    db.execute("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
+               (now, run_id))
+    db.execute("UPDATE apps SET status = 'failed' WHERE id = ?", (app_id,))
+    # The run never finished: it does not count against the day's quota.
+    db.execute("UPDATE quota_days SET used = used - 1 WHERE workspace_id = ? AND day = ? "
+               "AND used > 0", (workspace_id, day))
+    db.execute("UPDATE usage_by_end_user SET runs = runs - 1 WHERE workspace_id = ? "
+               "AND day = ? AND end_user_id = ? AND runs > 0",
+               (workspace_id, day, end_user_id or ""))
+    return True
 
 
 def _count(db: sqlite3.Connection, workspace_id: str, day: str, end_user_id: str | None,

@@ -6,6 +6,7 @@ body (httpx's read timeout is per read), so a long event stream lives on.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator, Mapping
 
 import httpx
@@ -24,9 +25,28 @@ def _error(exc: httpx.TransportError | httpx.StreamError) -> APIConnectionError:
     # The message names the failure, never a header: nothing secret leaks.
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError()
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return APIConnectionError("base_url must start with http:// or https://.",
+                                  request_sent=False)
+    if _unresolved(exc):
+        return APIConnectionError(
+            "The PromptFloe API's host name does not resolve; check base_url.",
+            request_sent=False)
     return APIConnectionError(
         f"Could not reach the PromptFloe API ({type(exc).__name__}); check the network "
         "and base_url, then try again.")
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """A DNS failure (socket.gaierror) somewhere in the exception's chain."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 class HttpxResponse:

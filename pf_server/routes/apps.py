@@ -7,6 +7,9 @@ A session sees only its own end user's apps: another end user's app answers
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -15,15 +18,17 @@ from starlette.routing import Route
 
 from ..auth import Principal, authorize
 from ..bodies import is_digits, read_json
-from ..clock import rfc3339
+from ..clock import day_of, rfc3339
 from ..errors import ApiError, bad_request, not_found
-from ..quota import spend_run
+from ..quota import over_quota
 from ..services import Services, services
-from ..store import AppRecord
+from ..store import AppRecord, Idempotency
 from ..streams import EventStreamResponse
 
 MAX_PROMPT = 8000
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")  # printable ASCII
+IDEMPOTENCY_TTL = 24 * 3600.0
 
 
 def visible_app(svc: Services, principal: Principal, app_id: str) -> AppRecord:
@@ -57,11 +62,44 @@ async def generate(request: Request) -> Response:
     if len(prompt) > MAX_PROMPT:
         raise ApiError(413, "prompt_too_long",
                        f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT}.")
-    spend_run(svc.store, svc.clock, principal)
-    app, run = svc.store.create_app_and_run(principal.workspace_id, principal.end_user_id,
-                                            prompt, svc.clock.now())
-    svc.runs.start(app, run, svc.preview_url(request, app.id))
-    return EventStreamResponse(svc.runs, run.id, svc.runs.follow(run.id, 0), {})  # type: ignore[return-value]
+    idempotency = _idempotency(request, principal, body)
+    ws = svc.store.workspace(principal.workspace_id)
+    if ws is None:
+        raise not_found("workspace")
+    now = svc.clock.now()
+    started = svc.store.start_run(
+        ws.id, principal.end_user_id, prompt, now=now, day=day_of(now), quota=ws.daily_quota,
+        server_id=svc.runs.server_id, idempotency=idempotency, idempotency_ttl=IDEMPOTENCY_TTL)
+    if started.conflict:
+        raise ApiError(409, "idempotency_key_reused",
+                       "This Idempotency-Key was used with a different request body; "
+                       "send a new key for a new request.")
+    if started.run is None:
+        raise over_quota(ws.daily_quota, started.used, now)
+    headers = {}
+    if started.replayed:
+        # The same run as the first call with this key: its stream from the start.
+        headers["Idempotent-Replayed"] = "true"
+    else:
+        assert started.app is not None
+        svc.runs.start(started.app, started.run, svc.preview_url(request, started.app.id))
+    run_id = started.run.id
+    return EventStreamResponse(svc.runs, run_id, svc.runs.follow(run_id, 0), headers)  # type: ignore[return-value]
+
+
+def _idempotency(request: Request, principal: Principal,
+                 body: dict[str, Any]) -> Idempotency | None:
+    """The request's ``Idempotency-Key``, scoped to whoever sends it (a key, or a
+    session's end user, so a token refreshed between two tries finds the run)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    owner = (f"user:{principal.workspace_id}:{principal.end_user_id}" if principal.is_session
+             else f"key:{principal.key_id}")
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return Idempotency(owner, key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
 def _limit(request: Request) -> int:

@@ -9,6 +9,7 @@ server would.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,7 +52,8 @@ async with client.apps.generate_stream("a landing page for a bakery") as stream:
 """)
     assert types[0] == "run" and types[-1] == "ready"
     assert types.count("file") >= 3
-    assert preview.startswith(live.base_url)
+    port = live.base_url.rsplit(":", 1)[1]  # the app's own origin, on the API server's port
+    assert re.fullmatch(rf"http://app-[0-9a-f]{{32}}\.localhost:{port}/", preview), preview
 
 
 def test_a_missing_scope_is_PermissionDeniedError_in_the_page(py_page: PyPage,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -176,6 +177,24 @@ def test_the_openapi_document_is_served_and_is_the_repos_file(live_server: Any) 
     on_disk = json.loads((Path(pf_server.__file__).parent / "openapi.json").read_text())
     assert answer.json() == on_disk
     assert on_disk["openapi"].startswith("3.1")
+
+
+def test_the_openapi_document_lists_every_413_code_the_server_sends(live_server: Any) -> None:
+    import pf_server
+
+    doc = json.loads((Path(pf_server.__file__).parent / "openapi.json").read_text())
+    schema = doc["components"]["schemas"]["Error413"]["allOf"][1]
+    listed = set(schema["properties"]["error"]["properties"]["code"]["enum"])
+    sent = {call(live_server, "POST", "/v1/apps/generate", live_server.api_key,
+                 json={"prompt": "x" * 8001}).json()["error"]["code"],
+            call(live_server, "POST", "/v1/apps/generate", live_server.api_key,
+                 content=b'{"prompt": "' + b"x" * 70_000 + b'"}',
+                 headers={"Content-Type": "application/json"}).json()["error"]["code"]}
+    assert sent == listed == {"prompt_too_long", "request_too_large"}
+    for path, method in (("/v1/apps/generate", "post"), ("/v1/sessions", "post"),
+                         ("/v1/sessions/revoke", "post")):
+        assert doc["paths"][path][method]["responses"]["413"] == {
+            "$ref": "#/components/responses/E413"}
 
 
 def test_the_event_stream_bytes_are_one_data_line_of_json_per_event(live_server: Any) -> None:

@@ -29,11 +29,11 @@ def preflight(server: Any, origin: str, headers: str = "authorization, content-t
 
 
 def test_a_preflight_from_an_allowed_origin_allows_the_contracts_headers(server: Any) -> None:
-    answer = preflight(server, APP, "authorization, content-type, last-event-id")
+    answer = preflight(server, APP, "authorization, content-type, last-event-id, idempotency-key")
     assert answer.status_code == 204
     assert answer.headers["access-control-allow-origin"] == APP
     allowed = {h.strip().lower() for h in answer.headers["access-control-allow-headers"].split(",")}
-    assert {"authorization", "content-type", "last-event-id"} <= allowed
+    assert {"authorization", "content-type", "last-event-id", "idempotency-key"} <= allowed
     assert "POST" in answer.headers["access-control-allow-methods"]
     assert "Origin" in answer.headers["vary"]
 

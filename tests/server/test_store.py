@@ -47,21 +47,27 @@ def test_only_hashes_of_keys_and_tokens_are_stored(tmp_path: Path) -> None:
         assert secret[8:].encode() not in raw
 
 
-def test_a_run_cut_by_a_restart_ends_with_an_error_event_and_a_failed_app(
+def test_a_run_whose_server_is_gone_ends_with_an_error_event_a_failed_app_and_a_refund(
         tmp_path: Path) -> None:
     db = str(tmp_path / "pf.db")
     store = Store(db)
     ws = store.create_workspace(10, [], 0.0)
-    app, run = store.create_app_and_run(ws.id, None, "a bakery", 0.0)
-    store.add_event(run.id, 1, "run", json.dumps({"runId": run.id, "appId": app.id}))
+    started = store.start_run(ws.id, "u", "a bakery", now=0.0, day="1970-01-01", quota=10,
+                              server_id="srv_gone")
+    assert started.app is not None and started.run is not None
+    run = started.run
+    store.add_event(run.id, 1, "run", json.dumps({"runId": run.id, "appId": started.app.id}))
+    assert store.usage(ws.id, "1970-01-01")[0] == 1
     store.close()  # the process died mid-run
     reopened = Store(db)
-    assert reopened.fail_unfinished_runs(1.0) == 1
+    assert reopened.reap(lambda server: True, "gone", 1.0) == [run.id]
     events = reopened.events_after(run.id, 0)
     assert [e[1] for e in events] == ["run", "error"]
-    assert '"run_interrupted"' in events[-1][2]
-    assert reopened.app(app.id).status == "failed"  # type: ignore[union-attr]
-    assert reopened.fail_unfinished_runs(2.0) == 0
+    assert json.loads(events[-1][2]) == {"code": "run_interrupted", "message": "gone"}
+    assert reopened.app(started.app.id).status == "failed"  # type: ignore[union-attr]
+    used, rows = reopened.usage(ws.id, "1970-01-01")
+    assert used == 0 and rows[0].runs == 0  # an interrupted run is not counted
+    assert reopened.reap(lambda server: True, "gone", 2.0) == []
 
 
 def test_spend_run_never_passes_the_quota(tmp_path: Path) -> None:
