@@ -19,7 +19,7 @@ __all__ = ["LiveSessions", "RecentRun", "live_sessions", "recent_runs"]
 class RecentRun:
     id: str
     end_user_id: str | None     # None: made with a secret key
-    status: str                 # running, succeeded, failed
+    status: str                 # running, succeeded, failed, interrupted
     started_at: float
     finished_at: float | None
     files: int
