@@ -27,16 +27,19 @@ __all__ = ["create_app"]
 
 
 def create_app(store: Store, *, clock: Clock | None = None, generator: Generator | None = None,
-               pace: float = 0.0, keepalive: float = 15.0, preview_origin: str | None = None,
+               pace: float = 0.0, keepalive: float = 15.0, public_url: str | None = None,
+               preview_origin: str | None = None,
                max_body: int = 64 * 1024, rate_limit: float = 0.0,
                rate_burst: int | None = None) -> Starlette:
     """The PromptFloe API over ``store``.
 
     ``generator`` defaults to :class:`TemplateGenerator` with ``pace`` seconds
     before each file; ``keepalive`` is the idle time before a ``: keep-alive``
-    comment; ``preview_origin`` is the template of each app's own origin
-    (previews.py; default ``http://{app}.localhost:{port}``); ``max_body``
-    caps JSON bodies (413 beyond it);
+    comment; ``public_url`` is where browsers reach this server (the
+    dashboard's own origin; else each request's); ``preview_origin`` is the
+    template of each app's own origin (previews.py; default
+    ``http://{app}.localhost:{port}``); ``max_body`` caps JSON bodies (413
+    beyond it);
     ``rate_limit`` requests a second per credential, in bursts of up to
     ``rate_burst`` (default: the rate, rounded up), else 429 ``rate_limited``
     (0: no limit).
@@ -47,7 +50,7 @@ def create_app(store: Store, *, clock: Clock | None = None, generator: Generator
     runs = Runs(store, clock, generator, keepalive, liveness.server_id)
     limiter = RateLimiter(rate_limit, rate_burst) if rate_limit > 0 else None
     previews = PreviewOrigins(preview_origin or DEFAULT_PREVIEW_ORIGIN)
-    svc = Services(store, clock, generator, runs, previews, max_body, limiter)
+    svc = Services(store, clock, generator, runs, previews, public_url, max_body, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

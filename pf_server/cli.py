@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                             "replaces the workspace's list (default: keep it)")
     serve.add_argument("--quota", type=int, default=1000,
                        help="daily runs of the workspace made on first start")
+    serve.add_argument("--public-url", default=argparse.SUPPRESS,
+                       help="the URL browsers reach this server at, behind a proxy (the "
+                            "dashboard's origin; default: the URL each request used)")
     serve.add_argument("--preview-origin", default=DEFAULT_PREVIEW_ORIGIN, metavar="TEMPLATE",
                        help="each generated app's own origin, {app} being one DNS label "
                             "per app and {port} this server's port (*.localhost is loopback "
@@ -112,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_in.insert(0, "serve")  # `promptfloe-server --port 8787` serves
     args = _parser().parse_args(args_in)
     # SUPPRESS above keeps "(default: None)" out of the help; these read None.
-    for name in ("allow_origin", "rate_burst", "quota", "origin", "workspace"):
+    for name in ("allow_origin", "public_url", "rate_burst", "quota", "origin", "workspace"):
         if not hasattr(args, name):
             setattr(args, name, None)
     if args.command == "serve":
@@ -188,7 +191,8 @@ def serve(args: argparse.Namespace) -> int:
             _update_env_base_url(env_file, base_url)
         if args.allow_origin is not None:
             store.update_workspace(ws.id, origins=args.allow_origin)
-        app = create_app(store, clock=clock, pace=args.pace, preview_origin=args.preview_origin,
+        app = create_app(store, clock=clock, pace=args.pace, public_url=args.public_url,
+                         preview_origin=args.preview_origin,
                          rate_limit=args.rate_limit, rate_burst=args.rate_burst)
         print(f"promptfloe-server: {base_url} (db {args.db}); "
               f"dashboard: {base_url}/dashboard", flush=True)

@@ -26,6 +26,7 @@ class Services:
     generator: Generator
     runs: Runs
     previews: PreviewOrigins        # where generated apps are served (previews.py)
+    public_url: str | None = None   # where browsers reach this server; else each request's
     max_body: int = 64 * 1024       # bytes of JSON a request may send
     limiter: RateLimiter | None = None  # per credential; None: no rate limit
 

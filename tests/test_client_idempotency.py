@@ -14,22 +14,23 @@ from pf_browser import APIConnectionError, PromptFloe
 from pf_browser._auth import TokenState
 from pf_browser._core import RetryPolicy, Send
 from pf_browser._flow import Endpoint, request_flow
+from pf_browser.transports import Request, Response
+
+STREAM_HEADERS = {"content-type": "text/event-stream", "promptfloe-run-id": "run_1"}
 
 
-def _stream_body() -> bytes:
-    return sse([RUN, file_event(1), READY])
+def _stream() -> Response:
+    return Response(200, content=sse([RUN, file_event(1), READY]), headers=STREAM_HEADERS)
 
 
 def test_each_generate_call_sends_a_fresh_key_and_its_retries_send_the_same_one() -> None:
     keys: list[str | None] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         keys.append(request.headers.get("idempotency-key"))
         if len(keys) in (1, 2):  # the first call's first two tries never get an answer
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-        return httpx.Response(200, content=_stream_body(),
-                              headers={"content-type": "text/event-stream",
-                                       "promptfloe-run-id": "run_1"})
+            raise APIConnectionError("Server disconnected without sending a response.")
+        return _stream()
 
     with sync_client(handler) as client:
         for _ in range(2):
@@ -44,12 +45,11 @@ def test_each_generate_call_sends_a_fresh_key_and_its_retries_send_the_same_one(
 async def test_the_async_client_sends_one_key_per_call_too() -> None:
     keys: list[str | None] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         keys.append(request.headers.get("idempotency-key"))
         if len(keys) == 1:
-            raise httpx.ReadError("connection reset")
-        return httpx.Response(200, content=_stream_body(),
-                              headers={"content-type": "text/event-stream"})
+            raise APIConnectionError("connection reset")
+        return _stream()
 
     async with async_client(handler) as client:
         for _ in range(2):
@@ -59,11 +59,11 @@ async def test_the_async_client_sends_one_key_per_call_too() -> None:
 
 
 def test_only_generate_sends_an_idempotency_key() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(request)
-        return httpx.Response(200, json={"data": [], "nextCursor": None})
+        return Response(200, json={"data": [], "nextCursor": None})
 
     with sync_client(handler) as client:
         client.apps.list()
@@ -71,16 +71,14 @@ def test_only_generate_sends_an_idempotency_key() -> None:
 
 
 def test_a_resumed_stream_does_not_send_the_key() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         seen.append(request)
         if request.method == "POST":
-            return httpx.Response(200, stream=Dropping([sse([RUN])]),
-                                  headers={"content-type": "text/event-stream",
-                                           "promptfloe-run-id": "run_1"})
-        return httpx.Response(200, content=sse([file_event(2), READY], start=2),
-                              headers={"content-type": "text/event-stream"})
+            return Response(200, stream=Dropping([sse([RUN])]), headers=STREAM_HEADERS)
+        return Response(200, content=sse([file_event(2), READY], start=2),
+                        headers=STREAM_HEADERS)
 
     with sync_client(handler) as client, client.apps.generate_stream("p") as stream:
         assert [e.type for e in stream] == ["run", "file", "ready"]
@@ -88,35 +86,24 @@ def test_a_resumed_stream_does_not_send_the_key() -> None:
     assert "idempotency-key" in seen[0].headers and "idempotency-key" not in seen[1].headers
 
 
-@pytest.mark.parametrize("failure", [
-    httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
-    httpx.ConnectError("[Errno -2] Name or service not known"),
-])
-def test_a_request_that_never_left_is_not_retried(failure: httpx.TransportError) -> None:
-    tries: list[httpx.Request] = []
+def test_a_request_that_never_left_is_not_retried() -> None:
+    tries: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         tries.append(request)
-        if isinstance(failure, httpx.ConnectError):
-            try:
-                raise socket.gaierror(-2, "Name or service not known")
-            except socket.gaierror as dns:
-                raise failure from dns
-        raise failure
+        raise APIConnectionError("The host name does not resolve.", request_sent=False)
 
-    with sync_client(handler) as client, pytest.raises(APIConnectionError) as caught:
+    with sync_client(handler, max_retries=5) as client, pytest.raises(APIConnectionError):
         client.apps.list()
     assert len(tries) == 1
-    assert caught.value.request_sent is False
-    assert "base_url" in str(caught.value)
 
 
 def test_a_dropped_connection_is_retried_as_before() -> None:
-    tries: list[httpx.Request] = []
+    tries: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Response:
         tries.append(request)
-        raise httpx.ConnectError("[Errno 111] Connection refused")
+        raise APIConnectionError("connection refused")
 
     with sync_client(handler, max_retries=2) as client, pytest.raises(APIConnectionError):
         client.apps.list()
@@ -135,7 +122,33 @@ def test_a_base_url_with_another_scheme_fails_at_once_in_every_runtime() -> None
     assert isinstance(next(relative), Send)
 
 
-def test_through_httpx_a_name_that_does_not_resolve_gets_one_try(monkeypatch: Any) -> None:
+@pytest.mark.parametrize("failure", [
+    httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
+    httpx.ConnectError("[Errno -2] Name or service not known"),
+])
+def test_through_httpx_a_bad_scheme_or_dns_failure_is_one_try(
+        failure: httpx.TransportError) -> None:
+    tries: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tries.append(request)
+        if isinstance(failure, httpx.ConnectError):
+            try:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            except socket.gaierror as dns:
+                raise failure from dns
+        raise failure
+
+    client = PromptFloe(api_key="pf_sess_x", base_url="http://api", max_retries=5,
+                        http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    with client, pytest.raises(APIConnectionError) as caught:
+        client.apps.list()
+    assert len(tries) == 1 and caught.value.request_sent is False
+    assert "base_url" in str(caught.value)
+
+
+def test_a_name_that_does_not_resolve_gets_one_try_through_real_httpx(
+        monkeypatch: Any) -> None:
     lookups: list[object] = []
 
     def no_such_name(host: object, *args: object, **kwargs: object) -> Any:
@@ -143,9 +156,9 @@ def test_through_httpx_a_name_that_does_not_resolve_gets_one_try(monkeypatch: An
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)  # the resolver, and nothing else
-    client = PromptFloe("pf_sess_x", base_url="http://promptfloe.invalid", max_retries=5)
     slept: list[float] = []
-    client._sleep = slept.append
+    client = PromptFloe(api_key="pf_sess_x", base_url="http://promptfloe.invalid",
+                        max_retries=5, sleep=slept.append)
     with client, pytest.raises(APIConnectionError, match="does not resolve"):
         client.apps.list()
     assert lookups == ["promptfloe.invalid"] and slept == []

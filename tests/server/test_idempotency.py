@@ -12,7 +12,7 @@ import httpx
 import pytest
 from helpers import bearer, call, events, session
 
-from pf_browser import PromptFloe
+from pf_browser import FileEvent, PromptFloe, RunEvent
 from pf_server.testing import LiveServer
 
 
@@ -65,9 +65,10 @@ def test_without_a_key_every_call_is_a_new_run(fresh_server: Any) -> None:
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there", "line\x7f"])
 def test_a_key_that_is_not_1_to_255_printable_ascii_is_400(fresh_server: Any,
                                                             key: str) -> None:
+    headers = [(b"Authorization", f"Bearer {fresh_server.api_key}".encode()),
+               (b"Idempotency-Key", key.encode("latin-1"))]
     answer = httpx.post(fresh_server.base_url + "/v1/apps/generate", json={"prompt": "a"},
-                        headers=[("Authorization", f"Bearer {fresh_server.api_key}"),
-                                 ("Idempotency-Key", key.encode("latin-1"))])
+                        headers=headers)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "invalid_request"
     assert used(fresh_server) == 0
@@ -190,18 +191,17 @@ def test_a_connection_cut_after_the_server_accepted_is_retried_into_the_same_run
     proxy = CuttingProxy(port, cut=1)
     try:
         with PromptFloe(api_key=paced_server.api_key, base_url=proxy.base_url,
-                        max_retries=2) as client:
-            client._sleep = lambda seconds: None
-            with client.apps.generate_stream("A to-do list for a choir") as stream:
-                got = list(stream)
+                        max_retries=2, sleep=lambda seconds: None) as client, \
+                client.apps.generate_stream("A to-do list for a choir") as stream:
+            got = list(stream)
     finally:
         proxy.close()
     assert proxy.connections == 2  # the cut try, then the retry
     assert runs_in_db(paced_server) == 1 and used(paced_server) == 1
     types = [e.type for e in got]
     assert types[0] == "run" and types[-1] == "ready" and set(types[1:-1]) == {"file"}
-    paths = [e.path for e in got if e.type == "file"]  # type: ignore[attr-defined]
+    assert isinstance(got[0], RunEvent)
+    paths = [e.path for e in got if isinstance(e, FileEvent)]
     assert len(paths) == len(set(paths)) >= 3  # every event once
-    app = call(paced_server, "GET", f"/v1/apps/{got[0].app_id}",  # type: ignore[attr-defined]
-               paced_server.api_key).json()
+    app = call(paced_server, "GET", f"/v1/apps/{got[0].app_id}", paced_server.api_key).json()
     assert [f["path"] for f in app["files"]] == paths
