@@ -9,6 +9,8 @@ missing or bad credential, 403 ``insufficient_scope`` naming the scope.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -19,6 +21,8 @@ from .errors import ApiError
 from .services import services
 
 __all__ = ["SCOPES", "Principal", "authorize"]
+
+log = logging.getLogger("pf_server")
 
 SCOPES = ("read", "build", "deploy")
 _REALM = 'Bearer realm="promptfloe"'
@@ -95,7 +99,13 @@ def authorize(request: Request, *, scope: str | None = None,
     now = svc.clock.now()
     if svc.limiter is not None:  # before anything is recorded or done
         svc.limiter.check(principal.session_id or principal.key_id, now)
-    svc.store.record_call(principal.workspace_id, day_of(now), principal.end_user_id)
+    try:
+        svc.store.record_call(principal.workspace_id, day_of(now), principal.end_user_id)
+    except sqlite3.OperationalError as exc:
+        # Counting the call must not stop it: a read needs no write to succeed
+        # (a database locked too long, or gone read-only, under a GET).
+        log.warning("could not count a call (request %s): %s",
+                    request.scope.get("state", {}).get("request_id", "-"), exc)
     if key_only and principal.is_session:
         raise ApiError(403, "forbidden", "A session token cannot do this; call from your "
                        "app's server with its secret key.")

@@ -35,7 +35,7 @@ from . import cli_usage
 from .auth import SCOPES
 from .clock import SystemClock
 from .previews import DEFAULT_PREVIEW_ORIGIN, PreviewOrigins
-from .store import Store, Workspace
+from .store import Store, StoreError, Workspace
 
 __all__ = ["main"]
 
@@ -118,6 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("allow_origin", "public_url", "rate_burst", "quota", "origin", "workspace"):
         if not hasattr(args, name):
             setattr(args, name, None)
+    try:
+        return _run(args)
+    except StoreError as exc:  # one line, no traceback: what is wrong and what to do
+        print(f"promptfloe-server: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(args)
     if args.command == "usage":
@@ -216,7 +224,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def keys(args: argparse.Namespace) -> int:
-    store = Store(args.db)
+    store = Store(args.db, read_only=args.keys_command == "list")
     now = SystemClock().now()
     try:
         if args.keys_command == "list":

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--days must be from 1 to {MAX_DAYS}")
     if args.db != ":memory:" and not Path(args.db).is_file():
         return _fail(f"no database at {args.db}; start the server first, or pass --db")
-    store = Store(args.db)
+    store = Store(args.db, read_only=True)
     try:
         found = store.workspaces()
         ws = next((w for w in found if w.id == workspace_id), None) if workspace_id \

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from .credentials import hash_credential, hashes_match, new_id, new_key, new_session_token
-from .schema import migrate
+from .database import StoreError, open_database
 
 __all__ = ["AppRecord", "Idempotency", "KeyRecord", "RunRecord", "RunStart", "ServerRecord",
-           "SessionRecord", "Store", "UsageRow", "Workspace"]
+           "SessionRecord", "Store", "StoreError", "UsageRow", "Workspace"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,20 +115,13 @@ def _scopes(text: str) -> tuple[str, ...]:
 
 
 class Store:
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    """``read_only``: a command that only reads may open a database it cannot
+    write (database.py); otherwise an unwritable one is a :class:`StoreError`."""
+
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        # Autocommit (isolation_level=None); transactions are explicit (BEGIN IMMEDIATE).
+        self._db = open_database(str(path), read_only=read_only)
         self._lock = threading.Lock()
-        with self._lock:
-            if path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoint
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            migrate(self._db)
 
     def close(self) -> None:
         with self._lock:
