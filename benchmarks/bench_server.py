@@ -15,6 +15,9 @@ does, and on a 2-core machine would measure itself. In one run:
 - concurrent:  ``--streams`` generate streams started together; each one's
                time to ``ready``; p50 and p99, each as a ratio of single, and
                against streams x single (what one core shared fairly gives)
+- idempotency: single streams with a fresh ``Idempotency-Key`` each, and
+               replays of a finished run (its key sent again), alternating
+               with plain ones; medians as ratios of the plain single
 
     python benchmarks/bench_server.py [--sessions 2000] [--streams 200]
 """
@@ -72,13 +75,14 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def _send(self, path: str, credential: str, body: bytes) -> asyncio.StreamReader:
+    async def _send(self, path: str, credential: str, body: bytes,
+                    extra: str = "") -> asyncio.StreamReader:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         self.writer.write(
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
             f"Authorization: Bearer {credential}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            f"{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body)
         assert self.reader is not None
         return self.reader
 
@@ -91,9 +95,11 @@ class Connection:
                           if ln.startswith(b"content-length:")))
         return status, await reader.readexactly(length)
 
-    async def generate_until_ready(self, credential: str, body: bytes) -> None:
+    async def generate_until_ready(self, credential: str, body: bytes,
+                                   key: str | None = None) -> None:
         """POST /v1/apps/generate and read its chunked stream to its end, past ``ready``."""
-        reader = await self._send("/v1/apps/generate", credential, body)
+        extra = "" if key is None else f"Idempotency-Key: {key}\r\n"
+        reader = await self._send("/v1/apps/generate", credential, body, extra)
         head = await reader.readuntil(b"\r\n\r\n")
         assert head[9:12] == b"200", head
         seen_ready = False
@@ -126,10 +132,29 @@ async def sessions_per_second(port: int, key: str, n: int, concurrency: int) -> 
     return n / (time.perf_counter() - start)
 
 
-async def time_to_ready(conn: Connection, token: str, body: bytes) -> float:
+async def time_to_ready(conn: Connection, token: str, body: bytes,
+                        key: str | None = None) -> float:
     start = time.perf_counter()
-    await conn.generate_until_ready(token, body)
+    await conn.generate_until_ready(token, body, key)
     return time.perf_counter() - start
+
+
+async def idempotency_cost(port: int, token: str, body: bytes, n: int) -> None:
+    """Plain, keyed and replayed single streams, interleaved so load drifts alike."""
+    conn = Connection(port)
+    plain: list[float] = []
+    keyed: list[float] = []
+    replayed: list[float] = []
+    for i in range(n):
+        plain.append(await time_to_ready(conn, token, body))
+        keyed.append(await time_to_ready(conn, token, body, f"bench-{i}"))
+        replayed.append(await time_to_ready(conn, token, body, f"bench-{i}"))
+    conn.close()
+    base = statistics.median(plain)
+    print(f"generate with Idempotency-Key: {statistics.median(keyed) * 1000:6.2f} ms "
+          f"({statistics.median(keyed) / base:.2f}x plain {base * 1000:.2f} ms); "
+          f"replay of a finished run: {statistics.median(replayed) * 1000:6.2f} ms "
+          f"({statistics.median(replayed) / base:.2f}x plain) (medians of {n})")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -156,6 +181,7 @@ async def run(port: int, key: str, n_sessions: int, concurrency: int, n_single: 
     single = statistics.median([await time_to_ready(conn, token, body)
                                 for _ in range(n_single)])
     conn.close()
+    await idempotency_cost(port, token, body, n_single)
     conns = [Connection(port) for _ in range(n_streams)]
     start = time.perf_counter()
     times = await asyncio.gather(*(time_to_ready(c, token, body) for c in conns))
