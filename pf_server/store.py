@@ -367,7 +367,7 @@ class Store:
     def interrupt_run(self, run_id: str, message: str, now: float,
                       server_id: str | None = None) -> bool:
         """End a run that cannot go on with an ``error`` event ``run_interrupted``,
-        and give its run back to the day's quota (API.md: not counted in ``used``)."""
+        and give its run back to the day's quota (docs/api.md: not counted in ``used``)."""
         with self._tx() as db:
             return _interrupt(db, run_id, message, now, server_id)
 
