@@ -22,10 +22,6 @@ Fixtures
 ``page``              a fresh page in its own context; on teardown, fails if a
                       request went to a non-local host. ``page.requests_seen``
                       (a list of URLs) is the record.
-``storage_page``      the same in a Chromium profile that lets an embedded
-                      cross-site frame keep its own storage, as Chrome's
-                      default profile does (this Chromium, like an incognito
-                      window, refuses it by default).
 ``py_page``           (module scope) a :class:`PyPage` on ``test_origin`` with
                       Pyodide and the site's wheels: ``.run(code)`` on the main
                       thread, ``.run_in_worker(code)`` in a module worker.
@@ -42,7 +38,6 @@ comes back as ``playwright.sync_api.Error`` carrying the traceback text.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -187,28 +182,6 @@ def page(chromium: Browser) -> Iterator[Page]:
         new_page = context.new_page()
         new_page.requests_seen = seen  # type: ignore[attr-defined]
         yield new_page
-
-
-@pytest.fixture
-def storage_page(chromium: Browser, tmp_path: Path) -> Iterator[Page]:
-    profile = tmp_path / "chromium-profile"
-    (profile / "Default").mkdir(parents=True)
-    # cookie_controls_mode 0: "allow third-party cookies" (and so third-party storage).
-    (profile / "Default" / "Preferences").write_text(json.dumps(
-        {"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}}))
-    context = chromium.browser_type.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    seen: list[str] = []
-    context.on("request", lambda request: seen.append(request.url))
-    try:
-        new_page = context.new_page()
-        new_page.requests_seen = seen  # type: ignore[attr-defined]
-        yield new_page
-    finally:
-        context.close()
-    strays = [url for url in seen if not is_local(url)]
-    if strays:
-        pytest.fail(f"the page asked for non-local hosts: {strays[:10]}")
 
 
 class PyPage:
