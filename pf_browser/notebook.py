@@ -44,8 +44,10 @@ except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
 __all__ = ["PREVIEW_SANDBOX", "Generation", "preview", "watch"]
 
 #: The preview iframe's ``sandbox``: the generated app may run its scripts and
-#: forms, never with the notebook page's authority.
-PREVIEW_SANDBOX = "allow-scripts allow-forms"
+#: forms, never with the notebook page's authority. Same-origin is the app's own
+#: origin (the API serves each app on one of its own), so it gets its own
+#: storage and nothing else.
+PREVIEW_SANDBOX = "allow-scripts allow-forms allow-same-origin"
 PREVIEW_HEIGHT = 420
 MAX_LISTED = 40  # files listed in the progress (the count covers them all)
 

@@ -111,7 +111,7 @@ def states(bodies: list[str]) -> list[str]:
 def assert_preview(message: dict[str, Any], url: str) -> None:
     frame = message["data"]["text/html"]
     assert "<iframe" in frame and "credentialless" in frame
-    assert 'sandbox="allow-scripts allow-forms"' in frame
+    assert 'sandbox="allow-scripts allow-forms allow-same-origin"' in frame
     assert f'src="{url}"' in frame
 
 

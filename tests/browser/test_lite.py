@@ -146,7 +146,7 @@ def test_the_preview_iframe_shows_the_generated_app(ran: Ran) -> None:
     for i in range(frames.count()):
         frame = frames.nth(i)
         assert frame.get_attribute("credentialless") is not None
-        assert frame.get_attribute("sandbox") == "allow-scripts allow-forms"
+        assert frame.get_attribute("sandbox") == "allow-scripts allow-forms allow-same-origin"
         document = frame.element_handle().content_frame()
         assert document is not None
         headings.append(document.locator("h1").inner_text(timeout=30_000))
