@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 pytest.importorskip("IPython")
@@ -224,7 +223,7 @@ def test_watch_against_the_local_server(shown: Recorder, live_server: Any,
     counts = file_counts(widget_values)
     assert counts == sorted(counts) and counts[-1] == len(app.files) > 1
     assert_preview(shown.messages[-1], app.preview_url or "")
-    assert httpx.get(result.preview_url or "").status_code == 200
+    assert live_server.fetch_preview(result.preview_url or "").status_code == 200
 
 
 # -- the models' HTML -------------------------------------------------------------
