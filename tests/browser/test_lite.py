@@ -119,7 +119,8 @@ def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
     assert "Traceback" not in text, text[:3000]
     assert "Signed in as Ada (builder)" in text
     assert re.search(r"4 files, \d+ bytes: \['index.html'", text)
-    assert "Deployment of app_" in text and "/sites/app_" in text
+    assert "Deployment of app_" in text
+    assert re.search(r"http://site-[0-9a-f]{32}\.localhost:\d+/", text)  # its own origin
     assert "Signed in as Rey (read-only), with the scopes read." in text
     assert "No apps yet." in text
     # The session is shown without its token.
