@@ -12,8 +12,8 @@ from mock_api import READY, RUN, Dropping, async_client, file_event, sse, sync_c
 
 from pf_browser import APIConnectionError, PromptFloe
 from pf_browser._auth import TokenState
-from pf_browser._core import RetryPolicy, Send
-from pf_browser._flow import Endpoint, request_flow
+from pf_browser._flow import Endpoint, Send, request_flow
+from pf_browser._retry import RetryPolicy
 from pf_browser.transports import Request, Response
 
 STREAM_HEADERS = {"content-type": "text/event-stream", "promptfloe-run-id": "run_1"}
