@@ -176,3 +176,28 @@ def test_build_py_serve_on_a_taken_port_says_so_before_any_url(tmp_path: Path) -
     assert f"127.0.0.1:{port} is taken" in done.stderr
     assert "PromptFloe API" not in done.stdout  # no URL printed
     assert not (tmp_path / "pf.db").exists()
+
+
+async def test_connections_to_the_served_socket_send_without_nagle_delay() -> None:
+    """serve binds its own socket; connections accepted from it must get
+    TCP_NODELAY as uvicorn's own sockets do, or each small response waits out
+    the client's delayed ACK (about 40 ms: 20 sessions/s instead of 1,000+)."""
+    import asyncio
+
+    from pf_server.cli import _listen
+
+    accepted: asyncio.Queue[int] = asyncio.Queue()
+
+    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        accepted.put_nowait(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    sock = _listen("127.0.0.1", 0)
+    server = await asyncio.start_server(on_connect, sock=sock)
+    async with server:
+        port = sock.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        nodelay = await asyncio.wait_for(accepted.get(), 10)
+        writer.close()
+    assert nodelay != 0
