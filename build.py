@@ -11,7 +11,7 @@ leaves the machine (no CDN):
     site/vendor/pyodide/   the npm package ``pyodide`` (runtime files)
     site/vendor/pyscript/  the npm package ``@pyscript/core`` (its dist/)
     site/wheels/           our pf_browser wheel and pyodide-http from PyPI
-    site/pyscript.json     the PyScript config the pages share (generated)
+    site/pyscript*.json    the PyScript configs of the two pages (generated)
     site/lite/             a JupyterLite site (``jupyter lite build``) whose
                            Pyodide kernel runs on site/vendor/pyodide/, with
                            the notebooks/ and the wheels ``%pip`` installs
@@ -265,26 +265,28 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def pyscript_config(pf_wheel: str, http_wheel: str) -> None:
-    """The config both pages load: the local interpreter and our wheels unpacked.
+def pyscript_configs(pf_wheel: str, http_wheel: str) -> None:
+    """The PyScript configs: ``pyscript.json`` (main page), ``pyscript-worker.json``.
 
     ``interpreter`` keeps PyScript off its default CDN; a ``files`` target
     ending in ``/*`` unpacks a wheel into the working folder, which is on
-    sys.path, so no micropip and no network (docs/browser.md).
+    sys.path, so no micropip and no network (docs/browser.md). Each page gets
+    only what it uses: pyodide-http serves the worker page's sync client alone.
     """
-    config = {
+    main = {
         "interpreter": "./vendor/pyodide/pyodide.mjs",
         "files": {
             f"./wheels/{pf_wheel}": "./*",
-            f"./wheels/{http_wheel}": "./*",
             "./py/demo_ui.py": "./demo_ui.py",
             "./py/demo_errors.py": "./demo_errors.py",
         },
     }
-    text = json.dumps(config, indent=2) + "\n"
-    target = SITE / "pyscript.json"
-    if not (target.is_file() and target.read_text() == text):
-        target.write_text(text)
+    worker = {**main, "files": {**main["files"], f"./wheels/{http_wheel}": "./*"}}
+    for name, config in (("pyscript.json", main), ("pyscript-worker.json", worker)):
+        text = json.dumps(config, indent=2) + "\n"
+        target = SITE / name
+        if not (target.is_file() and target.read_text() == text):
+            target.write_text(text)
 
 
 def build() -> Path:
@@ -297,7 +299,7 @@ def build() -> Path:
     pf_wheel = pf_browser_wheel(wheels)
     http_wheel = pyodide_http_wheel(wheels)
     pages = copy_pages()
-    pyscript_config(pf_wheel, http_wheel)
+    pyscript_configs(pf_wheel, http_wheel)
     lite_site(SITE / "lite", wheels / pf_wheel)
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
@@ -356,7 +358,7 @@ def copy_pages() -> int:
             target.write_text(html)
             copied += 1
     # A page removed from static/ leaves the site too.
-    generated = {"vendor", "wheels", "pyscript.json", "lite"}
+    generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json", "lite"}
     for path in SITE.rglob("*"):
         rel = path.relative_to(SITE)
         if rel.parts[0] not in generated and path.is_file() and rel not in wanted:

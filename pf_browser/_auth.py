@@ -24,10 +24,10 @@ import sys
 import time
 from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Required, TypeAlias, TypedDict
 
 from ._exceptions import PromptFloeError, RefreshError
+from ._http import parse_http_date
 from ._models import Session, parse_datetime
 from ._replies import Reply, error_from_reply
 from ._transports.base import Request
@@ -264,7 +264,7 @@ def parse_session_reply(reply: Reply) -> dict[str, Any]:
         date = reply.headers.get("date")
         if date:
             try:
-                served = parsedate_to_datetime(date)
+                served = parse_http_date(date)
                 body = {**body, "expiresIn": (parse_datetime(body["expiresAt"])
                                               - served).total_seconds()}
             except (TypeError, ValueError):

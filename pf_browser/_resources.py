@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date as Date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import quote, urlencode
 
+from ._http import quote, urlencode
 from ._models import App, AppPage, AsyncAppPage, Deployment, Session, Usage
 from ._response import RawResponse
 
@@ -48,7 +48,7 @@ def path_segment(value: str, what: str = "id") -> str:
         shown = "an empty string" if not value else repr(value)
         raise ValueError(f"{what} must be an id such as 'app_123', not {shown}: "
                          "it would change the request's path")
-    return quote(value, safe="")
+    return quote(value)
 
 
 

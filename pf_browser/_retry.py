@@ -11,9 +11,9 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 from ._exceptions import QuotaExceededError, RateLimitError
+from ._http import parse_http_date
 
 __all__ = ["RetryPolicy", "retry_after"]
 
@@ -70,6 +70,6 @@ def _http_date_delta(later: str, now: str | None) -> float | None:
     if now is None:
         return None
     try:
-        return (parsedate_to_datetime(later) - parsedate_to_datetime(now)).total_seconds()
+        return (parse_http_date(later) - parse_http_date(now)).total_seconds()
     except (TypeError, ValueError):
         return None

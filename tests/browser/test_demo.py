@@ -160,6 +160,8 @@ def test_page_boots_asking_local_origins_only(page: Page, demo: Demo) -> None:
     for asset in ("/vendor/pyscript/core.js", "/vendor/pyodide/pyodide.asm.wasm",
                   "/vendor/pyodide/python_stdlib.zip", "/wheels/pf_browser-"):
         assert any(urlsplit(u).netloc == origin and asset in u for u in seen), asset
+    # Only what the page uses: pyodide-http serves the worker page alone.
+    assert not any("pyodide_http" in u for u in seen), [u for u in seen if "pyodide_http" in u]
     expect(page.get_by_test_id("status")).to_contain_text("Sign in", timeout=RUN_TIMEOUT_MS)
 
 
