@@ -15,8 +15,13 @@ leaves the machine (no CDN):
     site/lite/             a JupyterLite site (``jupyter lite build``) whose
                            Pyodide kernel runs on site/vendor/pyodide/, with
                            the notebooks/ and the wheels ``%pip`` installs
+    site/_v/               the names pages load those by: each ends with a hash
+                           of its content, so they can be cached for good
+                           (see cached_names), plus the memory snapshot and
+                           the boot module that loads it (see boot/)
     site/*                 the pages, from static/ (the demo pages rendered from
-                           static/demo.template.html and demo_pages.json)
+                           static/demo.template.html and demo_pages.json),
+                           pointing at site/_v/
 
 The npm versions are pinned in package.json, and package-lock.json's
 ``integrity`` hashes are checked by ``npm ci``. pyodide-http's wheel is pinned
@@ -42,14 +47,17 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 SITE = ROOT / "site"
 STATIC = ROOT / "static"
 NODE_MODULES = ROOT / "node_modules"
 CACHE = ROOT / "build" / "cache"
+BOOT = ROOT / "boot"
+CACHED = "_v"  # site/_v/: names that change with their content, served immutable
 
 PYODIDE_VERSION = "314.0.7"
 PYSCRIPT_VERSION = "0.7.31"
@@ -175,6 +183,7 @@ def pf_browser_wheel(wheels: Path) -> str:
     for old in existing:
         old.unlink()
     browser_only(built[0], wheels / built[0].name)
+    add_bytecode(wheels / built[0].name)
     stamp.write_text(want)
     return built[0].name
 
@@ -265,7 +274,8 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def pyscript_configs(pf_wheel: str, http_wheel: str) -> None:
+def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
+                     site: Path = SITE) -> None:
     """The PyScript configs: ``pyscript.json`` (main page), ``pyscript-worker.json``.
 
     ``interpreter`` keeps PyScript off its default CDN; a ``files`` target
@@ -273,18 +283,18 @@ def pyscript_configs(pf_wheel: str, http_wheel: str) -> None:
     sys.path, so no micropip and no network (docs/browser.md). Each page gets
     only what it uses: pyodide-http serves the worker page's sync client alone.
     """
-    main = {
-        "interpreter": "./vendor/pyodide/pyodide.mjs",
+    main: dict[str, Any] = {
+        "interpreter": names["interpreter"],
         "files": {
-            f"./wheels/{pf_wheel}": "./*",
+            f"{names['wheels']}{pf_wheel}": "./*",
             "./py/demo_ui.py": "./demo_ui.py",
             "./py/demo_errors.py": "./demo_errors.py",
         },
     }
-    worker = {**main, "files": {**main["files"], f"./wheels/{http_wheel}": "./*"}}
+    worker = {**main, "files": {**main["files"], f"{names['wheels']}{http_wheel}": "./*"}}
     for name, config in (("pyscript.json", main), ("pyscript-worker.json", worker)):
         text = json.dumps(config, indent=2) + "\n"
-        target = SITE / name
+        target = site / name
         if not (target.is_file() and target.read_text() == text):
             target.write_text(text)
 
@@ -298,8 +308,10 @@ def build() -> Path:
     wheels.mkdir(exist_ok=True)
     pf_wheel = pf_browser_wheel(wheels)
     http_wheel = pyodide_http_wheel(wheels)
-    pages = copy_pages()
-    pyscript_configs(pf_wheel, http_wheel)
+    snapshot = memory_snapshot(wheels / pf_wheel)
+    names = cached_names(SITE, snapshot)
+    pages = copy_pages(lambda text: text.replace("./vendor/pyscript/", names["pyscript"]))
+    pyscript_configs(pf_wheel, http_wheel, names)
     lite_site(SITE / "lite", wheels / pf_wheel)
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
@@ -334,9 +346,12 @@ def render_pages() -> dict[str, str]:
     return pages
 
 
-def copy_pages() -> int:
+def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text) -> int:
     """static/** into site/, beside vendor/ and wheels/ (which static/ never
-    holds), and the demo pages rendered from their template."""
+    holds), and the demo pages rendered from their template.
+
+    ``rewrite_html`` turns each page's runtime URLs into their cached names.
+    """
     copied = 0
     wanted: set[Path] = set()
     for path in STATIC.rglob("*"):
@@ -346,19 +361,24 @@ def copy_pages() -> int:
             continue
         wanted.add(rel)
         target = SITE / rel
-        if target.is_file() and target.read_bytes() == path.read_bytes():
+        data = path.read_bytes()
+        if path.suffix == ".html":
+            data = rewrite_html(data.decode()).encode()
+        if target.is_file() and target.read_bytes() == data:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        target.write_bytes(data)
         copied += 1
     for name, html in render_pages().items():
         wanted.add(Path(name))
+        html = rewrite_html(html)
         target = SITE / name
         if not (target.is_file() and target.read_text() == html):
             target.write_text(html)
             copied += 1
     # A page removed from static/ leaves the site too.
-    generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json", "lite"}
+    generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json", "lite",
+                 CACHED}
     for path in SITE.rglob("*"):
         rel = path.relative_to(SITE)
         if rel.parts[0] not in generated and path.is_file() and rel not in wanted:
@@ -528,6 +548,139 @@ def lite_site(out: Path, pf_wheel: Path | None, *, notebooks: Path | None = NOTE
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(want)
     log(f"{out.name}/ built in {time.monotonic() - started:.1f}s")
+
+
+# -- boot speed: bytecode, memory snapshot, cached names --------------------------
+
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        sys.exit("build: node is not installed; install Node.js 20, then retry")
+    return found
+
+
+def add_bytecode(wheel: Path) -> None:
+    """Add bytecode compiled by Pyodide's own Python to the browser wheel.
+
+    ``__pycache__/*.cpython-3XX.pyc`` beside each module, unchecked-hash, as
+    Pyodide ships its own packages: a page then skips compiling our source
+    (about half of ``import pf_browser`` in Pyodide). Other Pythons ignore
+    them (the tag names Pyodide's Python).
+    """
+    out = ROOT / "build" / "pyc"
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([node(), str(BOOT / "pyodide_build.mjs"), "bytecode",
+                    str(NODE_MODULES / "pyodide"), str(wheel), str(out)],
+                   check=True, stdout=subprocess.DEVNULL)
+    added = {p.relative_to(out).as_posix(): p.read_bytes()
+             for p in sorted(out.rglob("*.pyc"))}
+    if not added:
+        sys.exit("build: Pyodide compiled no bytecode for the wheel")
+    with zipfile.ZipFile(wheel) as src:
+        record = next(n for n in src.namelist() if n.endswith(".dist-info/RECORD"))
+        kept = [(n, src.read(n)) for n in src.namelist()
+                if n != record and not n.endswith("/") and n not in added]
+    entries = kept + sorted(added.items())
+    lines = [f"{name},sha256={_urlsafe_digest(data)},{len(data)}" for name, data in entries]
+    entries.append((record, ("\n".join([*lines, f"{record},,"]) + "\n").encode()))
+    tmp = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
+    tmp.replace(wheel)
+
+
+def memory_snapshot(wheel: Path) -> Path | None:
+    """A gzipped Pyodide memory snapshot taken after ``import pf_browser``.
+
+    A snapshot belongs to one runtime build and one wheel: its name is keyed
+    by Pyodide's version, the hash of ``pyodide.asm.wasm``, the wheel's hash
+    and the script that makes it. Pyodide also refuses a snapshot of another
+    build (its build id), and the boot module then boots plainly. Made under
+    Node (``boot/pyodide_build.mjs``), once per key; ``PF_SNAPSHOT=0`` builds
+    a site without one. Returns None when there is none.
+    """
+    if os.environ.get("PF_SNAPSHOT", "1") == "0":
+        return None
+    wasm = NODE_MODULES / "pyodide" / "pyodide.asm.wasm"
+    key = hashlib.sha256("\n".join([
+        PYODIDE_VERSION, sha256_of(wasm), sha256_of(wheel),
+        sha256_of(BOOT / "pyodide_build.mjs")]).encode()).hexdigest()[:16]
+    made = CACHE / f"snapshot-{key}.bin.gz"
+    if not made.is_file():
+        log("making the memory snapshot (Pyodide under Node, after import pf_browser)")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = made.with_suffix(".tmp")
+        done = subprocess.run([node(), str(BOOT / "pyodide_build.mjs"), "snapshot",
+                               str(NODE_MODULES / "pyodide"), str(wheel), str(tmp)],
+                              stdout=subprocess.DEVNULL)
+        if done.returncode != 0:
+            log("WARNING: no memory snapshot (see above); the pages boot Python plainly")
+            return None
+        tmp.replace(made)
+    for old in CACHE.glob("snapshot-*.bin.gz"):
+        if old != made:
+            old.unlink()
+    return made
+
+
+def tree_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def cached_names(site: Path, snapshot: Path | None) -> dict[str, str]:
+    """Give the runtime, PyScript, the wheels and the snapshot names that
+    change with their content, under ``site/_v/``; return them as URLs
+    relative to the pages.
+
+    The demo app server serves ``/_v/`` as immutable (cached for a year, never
+    revalidated) and the pages and configs as ``no-cache``, so a returning
+    visitor loads the runtime from its cache, and a new build, whose pages
+    name new files, never runs beside stale ones. Folders are links to
+    ``vendor/``, ``wheels/``: the files stay where the tests load them too.
+    The boot module (``boot/pyodide_boot.mjs``, PyScript's ``interpreter``)
+    is written here with the runtime's and the snapshot's names in it.
+    """
+    root = site / CACHED
+    root.mkdir(exist_ok=True)
+    links = {
+        f"pyodide-{PYODIDE_VERSION}-{tree_hash(site / 'vendor' / 'pyodide')}": "vendor/pyodide",
+        f"pyscript-{PYSCRIPT_VERSION}-{tree_hash(site / 'vendor' / 'pyscript')}":
+            "vendor/pyscript",
+        f"wheels-{tree_hash(site / 'wheels')}": "wheels",
+    }
+    for name, target in links.items():
+        link = root / name
+        if not link.is_symlink():
+            link.symlink_to(Path("..") / target, target_is_directory=True)
+    pyodide, pyscript, wheels = links
+    files: dict[str, bytes] = {}
+    snapshot_name = ""
+    if snapshot is not None:
+        snapshot_name = f"snapshot-{sha256_of(snapshot)[:16]}.bin.gz"
+        if not (root / snapshot_name).is_file():
+            shutil.copyfile(snapshot, root / snapshot_name)
+    boot = (BOOT / "pyodide_boot.mjs").read_text()
+    boot = boot.replace("__PYODIDE__", f"./{pyodide}/")
+    boot = boot.replace("__SNAPSHOT__", f"./{snapshot_name}" if snapshot_name else "")
+    boot_name = f"boot-{hashlib.sha256(boot.encode()).hexdigest()[:16]}.mjs"
+    files[boot_name] = boot.encode()
+    for name, data in files.items():
+        if not (root / name).is_file():
+            (root / name).write_bytes(data)
+    wanted = {*links, snapshot_name, *files}
+    for path in root.iterdir():
+        if path.name not in wanted:
+            path.unlink() if path.is_symlink() or path.is_file() else shutil.rmtree(path)
+    return {"pyodide": f"./{CACHED}/{pyodide}/", "pyscript": f"./{CACHED}/{pyscript}/",
+            "wheels": f"./{CACHED}/{wheels}/", "interpreter": f"./{CACHED}/{boot_name}"}
 
 
 # -- serve ----------------------------------------------------------------------

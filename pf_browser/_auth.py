@@ -163,6 +163,11 @@ class TokenState:
             result = yield CALL_REFRESH
             token, lifetime = self._read_result(result)
         except Exception as exc:
+            if force:
+                # An explicit renewal (the end user signed in again, as someone
+                # else, or out) that fails leaves no token: never the previous one.
+                self.token = None
+                self._renew_at = None
             self._failure = _refresh_error(exc)
             self._failed_at = self._clock()
             if self._failure is exc:  # already says what failed; keep its own cause

@@ -8,13 +8,17 @@ Routes:
   demo's own pages (see :mod:`pf_demo.guard`).
 - ``POST /api/promptfloe/session``: see :mod:`pf_demo.sessions`.
 - ``GET /worker.html``: the worker page, cross-origin isolated.
-- everything else: the built site/.
+- everything else: the built site/. Under ``/_v/`` the names change with the
+  content (build.py), so those are cached for good (``immutable``); pages and
+  configs are revalidated on each visit (``no-cache``), so a new build's pages,
+  which name new files, are seen at once.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from pf_browser import AsyncPromptFloe
 
@@ -55,6 +60,21 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
 }
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+class SiteFiles(StaticFiles):
+    """The built site: ``/_v/…`` cached for good, everything else revalidated."""
+
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
+                      scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        cached = self.get_path(scope).split(os.sep, 1)[0] == "_v"
+        response.headers["Cache-Control"] = IMMUTABLE if cached else REVALIDATE
+        return response
 
 
 def create_app(
@@ -138,7 +158,8 @@ def create_app(
         return response
 
     async def worker_page(request: Request) -> Response:
-        return FileResponse(site / "worker.html", headers=ISOLATION_HEADERS)
+        return FileResponse(site / "worker.html",
+                            headers={**ISOLATION_HEADERS, "Cache-Control": REVALIDATE})
 
     async def who(request: Request, call_next: Callable[[Request], Awaitable[Response]]
                   ) -> Response:
@@ -163,7 +184,7 @@ def create_app(
             Route("/signout", signout, methods=["POST"]),
             Route("/api/promptfloe/session", minter.handle, methods=["POST"]),
             Route("/worker.html", worker_page),
-            Mount("/", StaticFiles(directory=site, html=True)),
+            Mount("/", SiteFiles(directory=site, html=True)),
         ],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=who)],
     )

@@ -28,6 +28,9 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The account bar. Signing in or out posts the form in the background and
+// tells the page's Python (a click on #account-changed, whose data-user is the
+// user or null), which renews its token: no reload, Python stays loaded.
 async function renderAccount() {
   const box = document.getElementById("account");
   let config;
@@ -35,21 +38,53 @@ async function renderAccount() {
     config = await (await fetch("./config.json", { cache: "no-store" })).json();
   } catch {
     box.replaceChildren(el("span", { class: "muted" }, "App server unreachable"));
-    return;
+    return null;
   }
+  let form;
   if (config.user) {
+    form = el("form", { method: "post", action: "./signout" },
+              el("button", { class: "link", type: "submit", "data-testid": "signout" },
+                 "Sign out"));
     box.replaceChildren(
       el("span", { class: "who", "data-testid": "user" }, "Signed in as ",
-         el("strong", {}, config.user.name)),
-      el("form", { method: "post", action: "./signout" },
-         el("button", { class: "link", type: "submit" }, "Sign out")));
+         el("strong", {}, config.user.name)), form);
   } else {
     const select = el("select", { name: "user", "aria-label": "Demo user" },
       ...config.users.map((u) => el("option", { value: u.id }, u.name)));
-    box.replaceChildren(
-      el("form", { method: "post", action: "./signin", class: "signin" }, select,
-         el("button", { class: "small", type: "submit", "data-testid": "signin" }, "Sign in")));
+    form = el("form", { method: "post", action: "./signin", class: "signin" }, select,
+              el("button", { class: "small", type: "submit", "data-testid": "signin" },
+                 "Sign in"));
+    box.replaceChildren(form);
   }
+  form.addEventListener("submit", switchAccount);
+  return config;
+}
+
+async function switchAccount(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const body = new URLSearchParams(new FormData(form));  // before disabling its fields
+  for (const control of form.elements) control.disabled = true;
+  try {
+    // The server answers with a redirect back to the page, which is not needed
+    // here: its cookie is what counts.
+    await fetch(form.action, { method: "POST", body, redirect: "manual" });
+  } catch {
+    // The account bar below says whether the server could be reached.
+  }
+  const config = await renderAccount();
+  if (!config) return;
+  // The worker page's Python reads this between events: a run stops at the next one.
+  if (document.body.dataset.page === "worker") document.body.dataset.cancel = "1";
+  const status = document.getElementById("status");
+  if (status.dataset.state !== "booting") {  // Python is up, and busy until it says ready
+    status.dataset.state = "switching";
+    status.textContent = config.user ? `Signing in as ${config.user.name}…` : "Signing out…";
+    document.getElementById("generate").disabled = true;
+  }
+  const changed = document.getElementById("account-changed");
+  changed.dataset.user = JSON.stringify(config.user);
+  changed.click();
 }
 
 addEventListener("DOMContentLoaded", () => {

@@ -302,6 +302,28 @@ async def test_refresh_token_renews_on_demand() -> None:
     assert seen == ["t1", "t2"]
 
 
+async def test_a_failed_refresh_token_leaves_no_previous_token_in_the_client() -> None:
+    # The end user signed out (the session endpoint refuses) or switched: the
+    # previous user's token must not be sent again, by any later call.
+    seen, handler = accepts("ada_token")
+    results: list[object] = ["ada_token", PermissionError("signed out")]
+
+    def refresh_fn() -> object:
+        result = results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    client = async_client(handler, None, refresh_fn=refresh_fn)
+    await client.usage.retrieve()
+    with pytest.raises(RefreshError):
+        await client.refresh_token()
+    assert "ada_token" not in repr(vars(client._auth)), "the old token is still held"
+    with pytest.raises(RefreshError):
+        await client.usage.retrieve()  # no token, and none to be had: nothing is sent
+    assert seen == ["ada_token"]
+
+
 def test_a_static_session_token_without_refresh_raises_authentication_error() -> None:
     _, handler = accepts()
     with pytest.raises(AuthenticationError, match="session_url"):

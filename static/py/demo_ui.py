@@ -43,8 +43,14 @@ class View:
         node.setAttribute("data-state", state)
         node.textContent = text
 
-    def ready(self, who: str | None) -> None:
-        """Python is up: hide the boot bar and enable Generate."""
+    def ready(self, who: str | None, booted: str | None = None) -> None:
+        """Python is up: hide the boot bar and enable Generate.
+
+        ``booted``: how Python started (``snapshot`` or ``plain``), kept in
+        ``data-boot`` for whoever measures or tests the page.
+        """
+        if booted:
+            self._id("status").setAttribute("data-boot", booted)
         self._id("boot").hidden = True
         self._id("generate").disabled = False
         if who:

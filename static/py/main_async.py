@@ -2,7 +2,8 @@
 
 The page's whole PromptFloe code is ``AsyncPromptFloe(session_url=...)``: the
 client fetches a session token from this site's server on first use and again
-whenever the token expires or is revoked.
+whenever the token expires or is revoked. Signing in or out does not reload
+the page: the client renews its token for whoever is signed in now.
 """
 
 import asyncio
@@ -13,7 +14,14 @@ from demo_errors import describe
 from demo_ui import View
 from pyodide.ffi import create_proxy
 
-from pf_browser import AsyncPromptFloe, FileEvent, PromptFloeError, ReadyEvent, RunEvent
+from pf_browser import (
+    AsyncPromptFloe,
+    FileEvent,
+    PromptFloeError,
+    ReadyEvent,
+    RefreshError,
+    RunEvent,
+)
 
 view = View(js.document)
 
@@ -28,6 +36,8 @@ class Demo:
     def __init__(self, client: AsyncPromptFloe) -> None:
         self.client = client
         self.task: asyncio.Task | None = None
+        self.switching: asyncio.Task | None = None
+        self.booted: str | None = None
 
     def on_generate(self, _event: object) -> None:
         prompt = js.document.getElementById("prompt").value.strip()
@@ -42,6 +52,31 @@ class Demo:
         # the stream: the fetch is aborted and the server sees the disconnect.
         if self.task is not None and not self.task.done():
             self.task.cancel()
+
+    def on_account_changed(self, _event: object) -> None:
+        # boot.js posted the sign-in or sign-out form; data-user is who is signed in now.
+        user = json.loads(js.document.getElementById("account-changed").dataset.user)
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # a run started for the previous user stops here
+        if self.switching is not None and not self.switching.done():
+            self.switching.cancel()
+        self.switching = asyncio.ensure_future(self.switch_user(user))
+
+    async def switch_user(self, user: dict | None) -> None:
+        try:
+            # Signed in: a token for this user now, so Generate starts at once.
+            # Signed out: the endpoint refuses, and the client keeps no token.
+            await self.client.refresh_token()
+        except RefreshError:
+            if user is not None:
+                view.error("Signed in, but no PromptFloe session could be started: "
+                           "try signing in again.")
+                return
+        except PromptFloeError as exc:
+            view.error(describe(exc))
+            return
+        view.idle()
+        view.ready((user or {}).get("name"), self.booted)
 
     async def generate(self, prompt: str) -> None:
         view.start_run()
@@ -63,15 +98,25 @@ class Demo:
 
 
 async def main() -> None:
+    doc = js.document
+    # Listen before asking who is signed in: a sign-in in between is not missed.
+    demo: Demo | None = None
+    changes: list[object] = []
+    on_change = create_proxy(lambda event: demo.on_account_changed(event) if demo
+                             else changes.append(event))
+    doc.getElementById("account-changed").addEventListener("click", on_change)
     config = await fetch_config()
     client = AsyncPromptFloe(session_url="/api/promptfloe/session",
                              base_url=config["apiBaseUrl"])
     demo = Demo(client)
+    demo.booted = getattr(js, "pfPythonBoot", None)
     js.window.pfDemo = demo  # for a developer poking at the page from the console
-    doc = js.document
     doc.getElementById("generate").addEventListener("click", create_proxy(demo.on_generate))
     doc.getElementById("cancel").addEventListener("click", create_proxy(demo.on_cancel))
-    view.ready((config.get("user") or {}).get("name"))
+    view.ready((config.get("user") or {}).get("name"), demo.booted)
+    signed_in = json.loads(doc.getElementById("account-changed").dataset.user)
+    if changes and signed_in != config.get("user"):
+        demo.on_account_changed(changes[-1])  # the account changed after the config came
 
 
 # Held in a module global, so the task is not garbage-collected while it runs.

@@ -3,16 +3,18 @@
 ``PromptFloe`` blocks while it streams, which is fine in a worker: the page
 stays responsive. The DOM is reached through ``pyscript.document`` (a proxy
 to the page, which needs the page to be cross-origin isolated). Cancel is a
-flag the page sets (boot.js) and this loop reads between events.
+flag the page sets (boot.js) and this loop reads between events. Signing in
+or out does not reload the page: the client renews its token.
 """
 
 import json
 
+import js
 from demo_errors import describe
 from demo_ui import View
 from pyscript import document, when, window
 
-from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent
+from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RefreshError, RunEvent
 from pf_browser.transports import PyodideHttpTransport
 
 view = View(document)
@@ -31,6 +33,28 @@ transport = PyodideHttpTransport()
 # Absolute URL: a worker's own location is not the page's.
 client = PromptFloe(session_url=window.location.origin + "/api/promptfloe/session",
                     base_url=config["apiBaseUrl"], transport=transport)
+# js is this worker's own global scope, where the boot module said how it started.
+booted = getattr(js, "pfPythonBoot", None)
+
+
+@when("click", "#account-changed")
+def on_account_changed(_event: object) -> None:
+    # boot.js posted the sign-in or sign-out form (and asked a running run to stop).
+    user = json.loads(document.getElementById("account-changed").getAttribute("data-user"))
+    try:
+        client.refresh_token()  # signed out: refused, and the client keeps no token
+    except RefreshError:
+        if user is not None:
+            view.error("Signed in, but no PromptFloe session could be started: "
+                       "try signing in again.")
+            return
+    except PromptFloeError as exc:
+        view.error(describe(exc))
+        return
+    view.idle()
+    view.ready((user or {}).get("name"), booted)
+
+
 # pyodide-http streams through a helper worker, which starts only once this
 # worker's event loop runs: let it (PyScript allows top-level await here).
 streaming = await transport.ready()  # noqa: F704
@@ -69,4 +93,4 @@ def on_generate(_event: object) -> None:
 if not streaming:
     # Still works, but events arrive only when the run ends (the transport warns why).
     document.querySelector(".engine").textContent = "sync client in a worker · buffered"
-view.ready((config.get("user") or {}).get("name"))
+view.ready((config.get("user") or {}).get("name"), booted)

@@ -1,0 +1,323 @@
+"""How the demo pages start, and what the speed-ups must not break.
+
+build.py gives the runtime, PyScript, the wheels and a memory snapshot names
+that change with their content (``site/_v/``); the demo app server serves
+those as immutable and the pages as ``no-cache``. The pages boot Python from
+the snapshot (taken after ``import pf_browser``) through PyScript's
+``interpreter`` module, and boot plainly when the snapshot cannot be used.
+Timing is measured in benchmarks/bench_browser.py, never asserted here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from _local_servers import ThreadedServer
+from conftest import CHROMIUM, CHROMIUM_ARGS, is_local
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from test_demo import (
+    BUILDER,
+    PROMPT,
+    READER,
+    RUN_TIMEOUT_MS,
+    Demo,
+    demo_servers,
+    generate,
+    listed_files,
+    open_demo,
+)
+
+pytest.importorskip("pf_server.testing")
+
+from pf_demo import create_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_build_py() -> ModuleType:
+    # By path: `import build` is pypa's build.
+    spec = importlib.util.spec_from_file_location("pf_build_py_boot", REPO / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def demo(site_dir: Path) -> Iterator[Demo]:
+    with demo_servers(site_dir, pace=0.0) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def paced_demo(site_dir: Path) -> Iterator[Demo]:
+    with demo_servers(site_dir, pace=0.5) as servers:
+        yield servers
+
+
+def booted(page: Page) -> str | None:
+    return page.get_by_test_id("status").get_attribute("data-boot")
+
+
+# -- the site as built ---------------------------------------------------------------
+
+def test_the_site_is_built_with_a_snapshot_and_bytecode(site_dir: Path) -> None:
+    cached = site_dir / "_v"
+    assert len(list(cached.glob("snapshot-*.bin.gz"))) == 1, sorted(cached.iterdir())
+    config = json.loads((site_dir / "pyscript.json").read_text())
+    boot = (site_dir / config["interpreter"]).read_text()
+    assert "snapshot-" in boot and "__SNAPSHOT__" not in boot and "__PYODIDE__" not in boot
+    wheel = next((site_dir / "wheels").glob("pf_browser-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    modules = {n for n in names if n.endswith(".py")}
+    compiled = {n for n in names if n.endswith(".pyc")}
+    assert len(compiled) == len(modules), sorted(modules)
+    assert all("/__pycache__/" in n and ".cpython-3" in n for n in compiled)
+
+
+def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
+    build_py = load_build_py()
+    site = tmp_path / "site"
+    for rel, data in [("vendor/pyodide/pyodide.mjs", "a"), ("vendor/pyscript/core.js", "b"),
+                      ("wheels/pf_browser-1-py3-none-any.whl", "c")]:
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(data)
+    snapshot = tmp_path / "snap.bin.gz"
+    snapshot.write_bytes(b"one")
+    first = build_py.cached_names(site, snapshot)
+    assert first == build_py.cached_names(site, snapshot)  # same content, same names
+    for url in first.values():
+        assert (site / url).exists(), url
+    (site / "wheels" / "pf_browser-1-py3-none-any.whl").write_text("changed")
+    second = build_py.cached_names(site, snapshot)
+    assert second["wheels"] != first["wheels"]
+    assert second["pyodide"] == first["pyodide"] and second["pyscript"] == first["pyscript"]
+    assert not (site / first["wheels"]).exists()  # the old name is gone
+    snapshot.write_bytes(b"two")
+    third = build_py.cached_names(site, snapshot)
+    assert third["interpreter"] != second["interpreter"]  # it names the snapshot
+    without = build_py.cached_names(site, None)
+    boot = (site / without["interpreter"]).read_text()
+    assert "snapshot-" not in boot
+    assert [p.name for p in (site / "_v").glob("snapshot-*")] == []
+
+
+def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: Path) -> None:
+    config = json.loads((site_dir / "pyscript.json").read_text())
+    with httpx.Client(base_url=demo.origin, timeout=30) as http:
+        for path in (config["interpreter"], *config["files"]):
+            answer = http.get(path.lstrip("."))
+            assert answer.status_code == 200, path
+            if path.startswith("./_v/"):
+                assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+            else:
+                assert answer.headers["cache-control"] == "no-cache", path
+        for page in ("/", "/worker.html", "/pyscript.json", "/pyscript-worker.json"):
+            assert http.get(page).headers["cache-control"] == "no-cache", page
+
+
+# -- the pages, booted from the snapshot ------------------------------------------
+
+def test_the_main_page_boots_from_the_snapshot_and_runs_the_demo_flows(
+        page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, user=BUILDER)
+    assert booted(page) == "snapshot"
+    seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
+    assert any("/_v/snapshot-" in u for u in seen)
+    generate(page)
+    assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+    first = demo.mints(BUILDER)
+    # A revoked token is renewed once, and the page keeps working.
+    demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
+    generate(page, "A to-do list for a climbing club")
+    assert demo.mints(BUILDER) == first + 1
+    # Reload: booted from the snapshot again, still signed in, still working.
+    page.reload()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "ready",
+                                                            timeout=RUN_TIMEOUT_MS)
+    assert booted(page) == "snapshot"
+    generate(page)
+
+
+def test_a_snapshot_booted_page_resumes_a_dropped_stream(page: Page, paced_demo: Demo) -> None:
+    open_demo(page, paced_demo.origin, user=BUILDER)
+    assert booted(page) == "snapshot"
+    page.get_by_test_id("prompt").fill(PROMPT)
+    page.get_by_test_id("generate").click()
+    expect(page.locator("[data-testid=files] li")).to_have_count(1, timeout=RUN_TIMEOUT_MS)
+    assert paced_demo.api.drop_streams() >= 1  # the server cuts the stream mid-run
+    expect(page.get_by_test_id("status")).to_have_attribute("data-state", "done",
+                                                            timeout=RUN_TIMEOUT_MS)
+    files = listed_files(page)
+    assert len(files) == len(set(files)) and {"index.html", "app.js"} <= set(files)
+
+
+def test_the_worker_page_boots_from_the_snapshot_and_generates(page: Page, demo: Demo) -> None:
+    open_demo(page, demo.origin, "/worker.html", user=BUILDER)
+    assert booted(page) == "snapshot"
+    generate(page)
+    assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+
+
+@pytest.mark.parametrize("answer", [{"status": 404, "body": "gone"},
+                                    {"status": 200, "body": b"\x1f\x8b not a snapshot"}])
+def test_without_a_usable_snapshot_the_page_boots_plainly(
+        page: Page, demo: Demo, answer: dict[str, Any]) -> None:
+    page.route("**/_v/snapshot-*", lambda route: route.fulfill(**answer))
+    open_demo(page, demo.origin, user=BUILDER)
+    assert booted(page) == "plain"
+    generate(page)
+
+
+# -- caching across visits and builds -------------------------------------------
+
+class Counting:
+    """An ASGI wrapper that counts the paths asked for."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.paths: Counter[str] = Counter()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.paths[scope["path"]] += 1
+        await self.app(scope, receive, send)
+
+
+def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
+        chromium: Browser, site_dir: Path, tmp_path: Path) -> None:
+    import pf_server.testing
+
+    build_py = load_build_py()
+    site = tmp_path / "site"
+    shutil.copytree(site_dir, site, symlinks=True)
+    snapshot = next((site_dir / "_v").glob("snapshot-*.bin.gz"))
+    wheel = next((site / "wheels").glob("pf_browser-*.whl"))
+    http_wheel = next((site / "wheels").glob("pyodide_http-*.whl")).name
+
+    def rebuild(snapshot: Path | None) -> dict[str, str]:
+        """What build.py does after the wheel and the snapshot: names, configs."""
+        names: dict[str, str] = build_py.cached_names(site, snapshot)
+        build_py.pyscript_configs(wheel.name, http_wheel, names, site=site)
+        return names
+
+    rebuild(snapshot)
+    with pf_server.testing.LiveServer(allowed_origins=[]) as api:
+        counting = Counting(create_app(api_base_url=api.base_url, api_key=api.api_key,
+                                       site_dir=site))
+        with ThreadedServer(counting) as server, \
+                profile_context(chromium, tmp_path / "profile") as context:
+            api.set_allowed_origins([server.origin])
+            page = context.new_page()
+            page.set_default_timeout(RUN_TIMEOUT_MS)
+            open_demo(page, server.origin)
+            cold = Counter(counting.paths)
+            assert any(p.startswith("/_v/pyodide-") for p in cold), sorted(cold)
+            assert page.evaluate("window.pfBrowserBuild") is None
+
+            # A returning visit: nothing under /_v/ is asked for again.
+            counting.paths.clear()
+            open_demo(context.new_page(), server.origin)
+            again = sorted(p for p in counting.paths if p.startswith("/_v/"))
+            assert again == [], again
+            assert counting.paths["/"] == 1  # the page itself is revalidated
+
+            # A new build: pf_browser changed, so the wheel's cached name changes
+            # and the old snapshot (which holds the old pf_browser) is not used.
+            rebuild_with_marker(wheel)
+            names = rebuild(None)  # the old snapshot is for the old wheel: none
+            counting.paths.clear()
+            page = context.new_page()
+            open_demo(page, server.origin)
+            assert booted(page) == "plain"
+            assert page.evaluate("window.pfBrowserBuild") == "new"
+            assert any(p.startswith(names["wheels"].lstrip(".")) for p in counting.paths)
+
+
+@contextmanager
+def profile_context(browser: Browser, profile: Path) -> Iterator[BrowserContext]:
+    """A browser profile on disk, as a person's: its HTTP cache keeps large files
+    (a test context's in-memory cache does not keep the 9.6 MB runtime).
+    Fails the test if any request went to a non-local host."""
+    context = browser.browser_type.launch_persistent_context(
+        profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    seen: list[str] = []
+    context.on("request", lambda request: seen.append(request.url))
+    try:
+        yield context
+    finally:
+        context.close()
+    strays = [url for url in seen if not is_local(url)]
+    assert not strays, strays
+
+
+def rebuild_with_marker(wheel: Path) -> None:
+    """The wheel as a later build would make it: pf_browser says ``new`` on import."""
+    marker = "\nimport js as _js\n_js.pfBrowserBuild = 'new'\n"
+    with zipfile.ZipFile(wheel) as src:
+        entries = [(n, src.read(n)) for n in src.namelist()
+                   if n != "pf_browser/__pycache__/" and "/__pycache__/__init__." not in n]
+    tmp = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w") as dst:
+        for name, data in entries:
+            dst.writestr(name, data + marker.encode() if name == "pf_browser/__init__.py"
+                         else data)
+    tmp.replace(wheel)
+
+
+# -- signing in and out without a reload -----------------------------------------
+
+def sign_in(page: Page, user: Any) -> None:
+    page.select_option("select[name=user]", user.id)
+    page.get_by_test_id("signin").click()
+    status = page.get_by_test_id("status")
+    expect(status).to_contain_text(user.name, timeout=RUN_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-state", "ready", timeout=RUN_TIMEOUT_MS)
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_test_id("signout").click()
+    status = page.get_by_test_id("status")
+    expect(status).to_contain_text("Sign in (top right)", timeout=RUN_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-state", "ready", timeout=RUN_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("path", ["/", "/worker.html"])
+def test_switching_users_keeps_python_and_never_the_previous_token(
+        page: Page, demo: Demo, path: str) -> None:
+    open_demo(page, demo.origin, path, user=BUILDER)
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+    generate(page)
+    api_host = urlsplit(demo.api.base_url).netloc
+    seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
+
+    # Signed out: the client holds no token, so nothing reaches the API.
+    sign_out(page)
+    before = len(seen)
+    generate(page, until="error")
+    expect(page.get_by_test_id("status")).to_contain_text("signed out", timeout=RUN_TIMEOUT_MS)
+    assert [u for u in seen[before:] if urlsplit(u).netloc == api_host] == []
+
+    # Signed in as a read-only user: the builder's token would have built the app.
+    sign_in(page, READER)
+    generate(page, until="error")
+    expect(page.get_by_test_id("status")).to_contain_text("not build them",
+                                                          timeout=RUN_TIMEOUT_MS)
+    # And back: the builder builds again. One document all along.
+    sign_out(page)
+    sign_in(page, BUILDER)
+    generate(page)
+    assert page.evaluate("window.sameDocument") is True
