@@ -14,14 +14,7 @@ from demo_errors import describe
 from demo_ui import View
 from pyodide.ffi import create_proxy
 
-from pf_browser import (
-    AsyncPromptFloe,
-    FileEvent,
-    PromptFloeError,
-    ReadyEvent,
-    RefreshError,
-    RunEvent,
-)
+from pf_browser import AsyncPromptFloe, FileEvent, PromptFloeError, ReadyEvent, RunEvent
 
 view = View(js.document)
 
@@ -67,14 +60,10 @@ class Demo:
             # Signed in: a token for this user now, so Generate starts at once.
             # Signed out: the endpoint refuses, and the client keeps no token.
             await self.client.refresh_token()
-        except RefreshError:
-            if user is not None:
-                view.error("Signed in, but no PromptFloe session could be started: "
-                           "try signing in again.")
-                return
-        except PromptFloeError as exc:
-            view.error(describe(exc))
-            return
+        except PromptFloeError:
+            # No token now (the client keeps none after a failed renewal): the
+            # next Generate asks again, and says in words what went wrong.
+            pass
         view.idle()
         view.ready((user or {}).get("name"), self.booted)
 

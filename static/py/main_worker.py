@@ -14,7 +14,7 @@ from demo_errors import describe
 from demo_ui import View
 from pyscript import document, when, window
 
-from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RefreshError, RunEvent
+from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent
 from pf_browser.transports import PyodideHttpTransport
 
 view = View(document)
@@ -43,14 +43,8 @@ def on_account_changed(_event: object) -> None:
     user = json.loads(document.getElementById("account-changed").getAttribute("data-user"))
     try:
         client.refresh_token()  # signed out: refused, and the client keeps no token
-    except RefreshError:
-        if user is not None:
-            view.error("Signed in, but no PromptFloe session could be started: "
-                       "try signing in again.")
-            return
-    except PromptFloeError as exc:
-        view.error(describe(exc))
-        return
+    except PromptFloeError:
+        pass  # no token now: the next Generate asks again and says what went wrong
     view.idle()
     view.ready((user or {}).get("name"), booted)
 
