@@ -9,6 +9,7 @@ fails the test if the page asked for any non-local host.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,9 +160,10 @@ def test_page_boots_asking_local_origins_only(page: Page, demo: Demo) -> None:
     # The runtime came from this site, not a CDN (the page fixture fails the
     # test on any request to another host when its context closes).
     origin = urlsplit(demo.origin).netloc
-    for asset in ("/vendor/pyscript/core.js", "/vendor/pyodide/pyodide.asm.wasm",
-                  "/vendor/pyodide/python_stdlib.zip", "/wheels/pf_browser-"):
-        assert any(urlsplit(u).netloc == origin and asset in u for u in seen), asset
+    # Under their cached names (site/_v/, see build.py's cached_names).
+    for asset in (r"/_v/pyscript-[^/]+/core\.js", r"/_v/pyodide-[^/]+/pyodide\.asm\.wasm",
+                  r"/_v/pyodide-[^/]+/python_stdlib\.zip", r"/_v/wheels-[^/]+/pf_browser-"):
+        assert any(urlsplit(u).netloc == origin and re.search(asset, u) for u in seen), asset
     # Only what the page uses: pyodide-http serves the worker page alone.
     assert not any("pyodide_http" in u for u in seen), [u for u in seen if "pyodide_http" in u]
     expect(page.get_by_test_id("status")).to_contain_text("Sign in", timeout=RUN_TIMEOUT_MS)
