@@ -780,22 +780,43 @@ def serve(host: str, api_port: int, app_port: int, db: str, preview_origin: str)
 
 # -- test -----------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
+# The browser tests run in three engines, each from Debian's packages (no
+# browser download: ``playwright install`` cannot reach its servers here).
+# What each test needs on disk -> the package that brings it.
+BROWSER_FILES = {
+    "/usr/bin/chromium": "chromium",  # Chromium, driven by Playwright
+    "/usr/bin/chromedriver": "chromium-driver",
+    "/usr/bin/firefox-esr": "firefox-esr",  # Firefox, driven over WebDriver BiDi
+    # WebKit: WebKitGTK's MiniBrowser (pulled in by the driver package), driven
+    # by Selenium through WebKitWebDriver on an Xvfb display.
+    "/usr/bin/WebKitWebDriver": "webkit2gtk-driver",
+    "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser": "webkit2gtk-driver",
+    "/usr/bin/Xvfb": "xvfb",
+    "/usr/bin/xauth": "xauth",
+}
 
 
-def ensure_chromium() -> None:
-    """Debian's Chromium drives the browser tests (``playwright install`` cannot
-    download a browser here). Install it when missing and we may; else say how."""
-    if CHROMIUM.exists():
+def ensure_browsers() -> None:
+    """Install the engines the browser tests drive when missing and we may; else say how."""
+    packages = sorted({pkg for path, pkg in BROWSER_FILES.items() if not Path(path).exists()})
+    if not packages:
         return
-    command = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"]
+    command = ["apt-get", "install", "-y", "-q", *packages]
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        sys.exit(f"build: the browser tests need Debian's Chromium at {CHROMIUM}: "
-                 f"run `sudo apt-get update && sudo {' '.join(command)}`, then retry")
-    log("installing Debian's chromium and chromium-driver for the browser tests")
+        sys.exit(f"build: the browser tests need Debian's {', '.join(packages)}: run "
+                 f"`sudo apt-get update && sudo {' '.join(command)}`, then retry")
+    log(f"installing {', '.join(packages)} for the browser tests (Debian's, with apt-get)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(command, check=True, env=env)
+    try:
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+        subprocess.run(command, check=True, env=env)
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"build: `{' '.join(exc.cmd)}` failed (status {exc.returncode}), so the "
+                 f"browser tests cannot run in {', '.join(packages)}; see apt's words above")
+    still = [path for path in BROWSER_FILES if not Path(path).exists()]
+    if still:
+        sys.exit(f"build: apt-get installed {', '.join(packages)} but {', '.join(still)} "
+                 "is still missing; this Debian release may lay the files out differently")
 
 
 def test_env() -> dict[str, str]:
@@ -810,7 +831,7 @@ def test(pytest_args: list[str]) -> int:
 
     All three run even if one fails, so one run reports every problem.
     """
-    ensure_chromium()
+    ensure_browsers()
     build()
     failed = []
     env = test_env()
@@ -818,7 +839,7 @@ def test(pytest_args: list[str]) -> int:
     # type-checked on their own: see [tool.mypy] in pyproject.toml.
     browser_side = [*sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "browser")
                             .glob("*.py")), "benchmarks/bench_browser.py",
-                    "benchmarks/bench_lite.py"]
+                    "benchmarks/bench_lite.py", "benchmarks/bench_engines.py"]
     for cmd in (["ruff", "check", "."], ["mypy"], ["mypy", *browser_side],
                 ["pytest", *pytest_args]):
         log(" ".join(cmd))

@@ -20,15 +20,16 @@ from pf_browser.transports import PyodideHttpTransport
 view = View(document)
 
 
-def fetch_config() -> dict:
-    # A synchronous XMLHttpRequest is allowed in a worker.
-    xhr = window.XMLHttpRequest.new()
-    xhr.open("GET", window.location.origin + "/config.json", False)
-    xhr.send()
-    return json.loads(xhr.responseText)
+async def fetch_config() -> dict:
+    # This worker's own fetch. (`window.XMLHttpRequest` would make the request
+    # on the page's main thread, synchronously, while this worker blocks on
+    # it: Firefox now and then never finished booting that way.)
+    response = await js.fetch(window.location.origin + "/config.json",
+                              js.Object.fromEntries([["cache", "no-store"]]))
+    return json.loads(await response.text())
 
 
-config = fetch_config()
+config = await fetch_config()  # noqa: F704
 transport = PyodideHttpTransport()
 # Absolute URL: a worker's own location is not the page's.
 client = PromptFloe(session_url=window.location.origin + "/api/promptfloe/session",

@@ -1,4 +1,9 @@
-"""Shared fixtures for the tests that drive real headless Chromium.
+"""Shared fixtures for the tests that drive real browsers.
+
+``engine`` (parametrised: chromium, firefox, webkit) runs a test once in each
+engine through the small facade of ``_drivers.py``; see there for how each is
+driven and kept off the network. The transport tests below use Playwright's
+Chromium directly.
 
 One Chromium per test session (Debian's ``/usr/bin/chromium`` through Python
 playwright; never ``playwright install``). Chromium resolves only loopback
@@ -8,6 +13,11 @@ on any host that is not a local origin.
 
 Fixtures
 --------
+``engine``            (parametrised) a :class:`_drivers.Browser` for chromium,
+                      firefox and webkit, one of each per session; a missing
+                      engine skips, saying what to install.
+``stray_catcher``     the loopback proxy that Firefox and WebKit send every
+                      non-loopback URL to (it refuses and records them).
 ``chromium``          the session's ``playwright`` Browser.
 ``site_dir``          the built site (``python build.py`` once per session, or
                       the folder named by ``$PF_SITE``, used as is): holds
@@ -45,7 +55,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -53,27 +62,13 @@ pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _drivers import CHROMIUM, CHROMIUM_ARGS, ENGINES, StrayCatcher, is_local, launch, missing
+from _drivers import Browser as EngineBrowser
 from _local_servers import PeerServer, StaticServer
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).resolve().parent / "pages"
-CHROMIUM = "/usr/bin/chromium"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
-LOCAL_SCHEMES = {"blob", "data", "about"}
-
-# docs/browser.md: these flags keep Chromium from calling home. The resolver rule
-# makes every other host fail to resolve, so a stray URL cannot leave the machine.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # *.localhost stays: generated apps are previewed on origins of their own
-    # such as app-<id>.localhost, which Chromium resolves to loopback itself.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost, "
-    "EXCLUDE *.localhost",
-]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PAGES", "is_local"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,15 +86,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=in_browser_suite)
 
 
-def is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in LOCAL_SCHEMES:
-        return True
-    host = parts.hostname or ""
-    return parts.scheme in {"http", "https", "ws", "wss"} and (
-        host in LOCAL_HOSTS or host.endswith(".localhost"))
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
@@ -111,6 +97,26 @@ def chromium() -> Iterator[Browser]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def stray_catcher() -> Iterator[StrayCatcher]:
+    with StrayCatcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest,
+           stray_catcher: StrayCatcher) -> Iterator[EngineBrowser]:
+    name: str = request.param
+    if why := missing(name):
+        pytest.skip(why)
+    playwright_browser = request.getfixturevalue("chromium") if name == "chromium" else None
+    browser = launch(name, stray_catcher, playwright_browser=playwright_browser)
+    try:
+        yield browser
+    finally:
         browser.close()
 
 

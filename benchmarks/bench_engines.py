@@ -1,0 +1,152 @@
+"""The demo page in Chromium, Firefox and WebKit: page-ready and generate times.
+
+    python benchmarks/bench_engines.py              (builds site/ with build.py first)
+    PF_SITE=path python benchmarks/bench_engines.py [ROUNDS]   (uses a built site as is)
+
+The real demo: the local PromptFloe API and the demo app server on two
+loopback origins (one set for all engines), the main-thread page with the
+async client, driven through the browser tests' facade (tests/browser/
+_drivers.py). The engines take turns, round after round, on a machine whose
+load moves, and each figure is also given as a ratio to Chromium in the same
+round (paired), then as the median of those ratios.
+
+- page ready: from the start of the navigation to the page saying "ready"
+  (Python booted, pf_browser imported, the client made), by the page's own
+  clock (``performance.now()``, stamped by a MutationObserver), fresh profile;
+- generate, first file / done: from the click on Generate to the first file
+  listed, and to the run done with its preview, by the page's clock (the
+  median of three runs in one page, signed in).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+sys.path.insert(0, str(REPO))
+
+from _drivers import ENGINES, Browser, Page, StrayCatcher, launch, missing  # noqa: E402
+from _local_servers import ThreadedServer  # noqa: E402
+
+from pf_demo import DemoUser, create_app  # noqa: E402
+from pf_server.testing import LiveServer  # noqa: E402
+
+USER = DemoUser("ada", "Ada (builder)", ("build", "read", "deploy"))
+RUNS_PER_PAGE = 3
+TIMEOUT = 180
+
+# Stamp the moment the status line says "ready" (or at once, if it already does).
+WATCH_READY = """new Promise(resolve => {
+  const status = document.querySelector('[data-testid="status"]');
+  const done = () => status.dataset.state === "ready";
+  if (done()) return resolve(performance.now());
+  new MutationObserver((_, observer) => {
+    if (done()) { observer.disconnect(); resolve(performance.now()); }
+  }).observe(status, {attributes: true});
+})"""
+
+# Click Generate, then stamp the first file listed and the run's end.
+GENERATE = """new Promise((resolve, reject) => {
+  const status = document.querySelector('[data-testid="status"]');
+  const files = document.querySelector('[data-testid="files"]');
+  const runs = Number(status.dataset.runs || 0);
+  let first = null;
+  const look = () => {
+    if (Number(status.dataset.runs || 0) !== runs + 1) return;
+    if (first === null && files.querySelector("li")) first = performance.now();
+    const state = status.dataset.state;
+    if (state === "done" && first !== null) {
+      observer.disconnect(); resolve({first: first - started, done: performance.now() - started});
+    } else if (state === "error") {
+      observer.disconnect(); reject(new Error(status.textContent));
+    }
+  };
+  const observer = new MutationObserver(look);
+  observer.observe(document.body, {attributes: true, childList: true, subtree: true});
+  document.querySelector('[data-testid="prompt"]').value = "A landing page for a bakery";
+  const started = performance.now();
+  document.querySelector('[data-testid="generate"]').click();
+})"""
+
+
+def site_dir() -> Path:
+    if env := os.environ.get("PF_SITE"):
+        return Path(env)
+    subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True)
+    return REPO / "site"
+
+
+def one_round(browser: Browser, origin: str) -> dict[str, float]:
+    with browser.page() as page:
+        page.goto(origin + "/")
+        ready = float(page.evaluate(WATCH_READY, timeout=TIMEOUT))
+        sign_in(page)
+        runs = [page.evaluate(GENERATE, timeout=TIMEOUT) for _ in range(RUNS_PER_PAGE)]
+        strays = page.strays()
+        if strays:
+            raise SystemExit(f"{browser.engine}: the page asked non-local hosts: {strays}")
+    return {"page ready": ready,
+            "first file": statistics.median(r["first"] for r in runs),
+            "done": statistics.median(r["done"] for r in runs)}
+
+
+def sign_in(page: Page) -> None:
+    page.select("select[name=user]", USER.id)
+    page.click('[data-testid="signin"]')
+    page.wait_for("document.querySelector('[data-testid=\"user\"]')", timeout=TIMEOUT)
+    page.wait_for("document.querySelector('[data-testid=\"status\"]').dataset.state"
+                  " === 'ready'", timeout=TIMEOUT)
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    engines = [e for e in ENGINES if not missing(e)]
+    for engine in ENGINES:
+        if engine not in engines:
+            print(f"skipping {missing(engine)}")
+    site = site_dir()
+    results: dict[str, list[dict[str, float]]] = {e: [] for e in engines}
+    with StrayCatcher() as catcher, LiveServer(allowed_origins=[]) as api:
+        app = create_app(api_base_url=api.base_url, api_key=api.api_key, site_dir=site,
+                         users=[USER])
+        with ThreadedServer(app) as app_server:
+            api.set_allowed_origins([app_server.origin])
+            browsers = {e: launch(e, catcher) for e in engines}
+            try:
+                for n in range(rounds):
+                    for engine in engines:
+                        results[engine].append(one_round(browsers[engine], app_server.origin))
+                        print(f"round {n + 1} {engine}: " + ", ".join(
+                            f"{k} {v / 1000:.2f} s" for k, v in results[engine][-1].items()),
+                            flush=True)
+            finally:
+                for browser in browsers.values():
+                    browser.close()
+    report(results, rounds)
+
+
+def report(results: dict[str, list[dict[str, float]]], rounds: int) -> None:
+    print(f"\nmedians of {rounds} alternating rounds; ratio = engine / Chromium in the same "
+          "round, median of the rounds' ratios")
+    print(f"{'':10} {'page ready':>22} {'generate → first file':>24} {'generate → done':>22}")
+    base = results.get("chromium")
+    for engine, rows in results.items():
+        cells = []
+        for key in ("page ready", "first file", "done"):
+            median = statistics.median(r[key] for r in rows)
+            if base is not None:
+                ratio = statistics.median(r[key] / b[key] for r, b in zip(rows, base, strict=True))
+                cells.append(f"{median / 1000:7.2f} s ({ratio:4.2f}x)")
+            else:
+                cells.append(f"{median / 1000:7.2f} s")
+        print(f"{engine:10} {cells[0]:>22} {cells[1]:>24} {cells[2]:>22}")
+
+
+if __name__ == "__main__":
+    main()
