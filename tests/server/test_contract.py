@@ -80,8 +80,6 @@ def test_the_preview_serves_each_file_with_its_type_and_cross_origin_resource_po
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["cross-origin-resource-policy"] == "cross-origin"
-    # What a cross-origin-isolated page needs to frame it outside Chromium.
-    assert page.headers["cross-origin-embedder-policy"] == "require-corp"
     assert page.text == files["index.html"]
     kinds = {"styles.css": "text/css", "app.js": "text/javascript", "index.html": "text/html"}
     for path, kind in kinds.items():
