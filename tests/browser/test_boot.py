@@ -27,23 +27,55 @@ import pytest
 from _local_servers import ThreadedServer
 from conftest import CHROMIUM, CHROMIUM_ARGS, is_local
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from test_demo import (
-    BUILDER,
-    PROMPT,
-    READER,
-    RUN_TIMEOUT_MS,
-    Demo,
-    demo_servers,
-    generate,
-    listed_files,
-    open_demo,
-)
+from test_demo import BUILDER, PROMPT, READER, Demo, demo_servers
 
 pytest.importorskip("pf_server.testing")
 
-from pf_demo import create_app
+from pf_demo import DemoUser, create_app
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+# Chromium through Playwright, as these tests drive it (test_demo's own helpers
+# take the engine facade of _drivers.py).
+BOOT_TIMEOUT_MS = 90_000  # Pyodide's first boot
+RUN_TIMEOUT_MS = 60_000
+
+
+def open_demo(page: Page, origin: str, path: str = "/", user: DemoUser | None = None) -> Page:
+    """Open the demo page, sign in as ``user`` (if any) and wait for Python.
+
+    ``page`` is conftest's fixture: a fresh context (no cookie, no token in
+    memory) that fails the test if anything asked for a non-local host.
+    """
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(origin + path)
+    if user is not None:
+        # The demo sign-in form, as a person uses it.
+        page.select_option("select[name=user]", user.id)
+        page.get_by_test_id("signin").click()
+        expect(page.get_by_test_id("user")).to_contain_text(user.name, timeout=RUN_TIMEOUT_MS)
+    status = page.get_by_test_id("status")
+    expect(status).to_have_attribute("data-state", "ready", timeout=BOOT_TIMEOUT_MS)
+    if user is not None:  # ready for this user (the page signs in without a reload)
+        expect(status).to_contain_text(user.name, timeout=RUN_TIMEOUT_MS)
+    return page
+
+
+def generate(page: Page, prompt: str = PROMPT, *, until: str = "done") -> None:
+    """Press Generate and wait until this run (not the one before) reaches ``until``."""
+    status = page.get_by_test_id("status")
+    runs = int(status.get_attribute("data-runs") or 0)
+    page.get_by_test_id("prompt").fill(prompt)
+    page.get_by_test_id("generate").click()
+    expect(status).to_have_attribute("data-runs", str(runs + 1), timeout=RUN_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-state", until, timeout=RUN_TIMEOUT_MS)
+
+
+def listed_files(page: Page) -> list[str]:
+    paths: list[str] = page.locator("[data-testid=files] li").evaluate_all(
+        "items => items.map(li => li.dataset.path)")
+    return paths
 
 
 def load_build_py() -> ModuleType:
