@@ -20,6 +20,7 @@ round (paired), then as the median of those ratios.
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -100,8 +101,10 @@ def sign_in(page: Page) -> None:
     page.select("select[name=user]", USER.id)
     page.click('[data-testid="signin"]')
     page.wait_for("document.querySelector('[data-testid=\"user\"]')", timeout=TIMEOUT)
+    # Ready for this user: the page signs in without a reload.
     page.wait_for("document.querySelector('[data-testid=\"status\"]').dataset.state"
-                  " === 'ready'", timeout=TIMEOUT)
+                  " === 'ready' && document.querySelector('[data-testid=\"status\"]')"
+                  f".textContent.includes({json.dumps(USER.name)})", timeout=TIMEOUT)
 
 
 def main() -> None:

@@ -108,7 +108,7 @@ def open_demo(page: Page, origin: str, path: str = "/", user: DemoUser | None = 
     """Open the demo page, sign in as ``user`` (if any) and wait for Python."""
     page.goto(origin + path)
     if user is not None:
-        # The demo sign-in form, as a person uses it (the page reloads signed in).
+        # The demo sign-in form, as a person uses it.
         page.wait_for(f"document.querySelector('{tid('signin')}')", timeout=RUN_TIMEOUT,
                       what="the sign-in form")
         page.select("select[name=user]", user.id)
