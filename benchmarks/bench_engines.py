@@ -88,7 +88,12 @@ def one_round(browser: Browser, origin: str) -> dict[str, float]:
         page.goto(origin + "/")
         ready = float(page.evaluate(WATCH_READY, timeout=TIMEOUT))
         sign_in(page)
-        runs = [page.evaluate(GENERATE, timeout=TIMEOUT) for _ in range(RUNS_PER_PAGE)]
+        runs = []
+        for _ in range(RUNS_PER_PAGE):
+            # Generate comes back a moment after the last run's "done".
+            page.wait_for("!document.querySelector('[data-testid=\"generate\"]').disabled",
+                          timeout=TIMEOUT)
+            runs.append(page.evaluate(GENERATE, timeout=TIMEOUT))
         strays = page.strays()
         if strays:
             raise SystemExit(f"{browser.engine}: the page asked non-local hosts: {strays}")
