@@ -132,7 +132,7 @@ class _BaseClient:
 
 
 class PromptFloe(_BaseClient):
-    """The sync client: CPython (httpx) and PyScript workers (pyodide-http).
+    """The sync client: CPython (httpx) and Pyodide (JSPI, or pyodide-http in a worker).
 
     ``api_key`` is a secret key (server side) or a session token; without
     any credential, CPython reads ``$PROMPTFLOE_API_KEY`` (Pyodide never
@@ -223,8 +223,13 @@ class PromptFloe(_BaseClient):
 
     def _stream(self, body: Any) -> Stream:
         key = new_idempotency_key()
+        # A transport that cannot stream from this call (PyodideSyncTransport
+        # outside JSPI and the worker path) says so before a token is fetched.
+        check_stream = getattr(self._transport, "check_stream", None)
 
         def open_(path: str | None, headers: dict[str, str] | None) -> SyncResponse:
+            if check_stream is not None:
+                check_stream()
             response: SyncResponse = drive(self._generate_flow(body, path, headers, key),
                                            self._perform)
             return response

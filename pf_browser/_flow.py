@@ -102,7 +102,7 @@ def request_flow(
         token = auth.token
         request = Request(method, endpoint.base_url + path,
                           _headers(token, content is not None, stream, headers),
-                          content, endpoint.timeout)
+                          content, endpoint.timeout, stream)
         try:
             reply = yield Send(request, stream)
         except APIConnectionError as exc:

@@ -7,10 +7,19 @@ imports neither httpx nor Pyodide's ``js``:
 - :class:`HttpxTransport`, :class:`AsyncHttpxTransport`: CPython (httpx).
 - :class:`FetchTransport`: Pyodide, async: ``fetch`` with a streaming body
   reader and an ``AbortController`` (the default for ``AsyncPromptFloe`` there).
-- :class:`PyodideHttpTransport`: Pyodide, sync, in a PyScript worker (the
-  default for ``PromptFloe`` there). It streams when the page is cross-origin
-  isolated, through a helper worker that starts only once the creating
-  worker's event loop runs, so keep it and wait for it once::
+- :class:`PyodideSyncTransport`: Pyodide, sync (the default for ``PromptFloe``
+  there). Per request, it uses :class:`JspiTransport` where
+  ``pyodide.ffi.can_run_sync()`` holds, else :class:`PyodideHttpTransport`'s
+  helper worker if it runs, else raises for an event stream (never buffering
+  one in silence); ``transport.route()`` says which it would take from here.
+- :class:`JspiTransport`: Pyodide, sync, through JavaScript Promise
+  Integration (``run_sync`` over ``fetch``): on the main thread or in a
+  worker, no isolation needed, in code entered through an async door (a
+  PyScript top-level script, an ``async def`` handler, a notebook cell).
+- :class:`PyodideHttpTransport`: Pyodide, sync, in a PyScript worker. It
+  streams when the page is cross-origin isolated, through a helper worker
+  that starts only once the creating worker's event loop runs, so keep it and
+  wait for it once::
 
       transport = PyodideHttpTransport()
       client = PromptFloe(session_url=SESSION_URL, base_url=API, transport=transport)
@@ -40,23 +49,28 @@ from ._transports.base import AsyncResponse, AsyncTransport, Request, SyncRespon
 if TYPE_CHECKING:
     from ._transports.fetch import FetchTransport
     from ._transports.httpx import AsyncHttpxTransport, HttpxTransport
+    from ._transports.jspi import JspiTransport
     from ._transports.mock import AsyncMockTransport, MockTransport, Response
     from ._transports.pyodide_http import PyodideHttpTransport
+    from ._transports.pyodide_sync import PyodideSyncTransport
 
 __all__ = [
     "AsyncHttpxTransport", "AsyncMockTransport", "AsyncResponse", "AsyncTransport",
-    "FetchTransport", "HttpxTransport", "MockTransport", "PyodideHttpTransport", "Request",
-    "Response", "SyncResponse", "SyncTransport",
+    "FetchTransport", "HttpxTransport", "JspiTransport", "MockTransport",
+    "PyodideHttpTransport", "PyodideSyncTransport", "Request", "Response", "SyncResponse",
+    "SyncTransport",
 ]
 
 _MODULE_OF = {
     "HttpxTransport": "httpx",
     "AsyncHttpxTransport": "httpx",
     "FetchTransport": "fetch",
+    "JspiTransport": "jspi",
     "PyodideHttpTransport": "pyodide_http",
     "MockTransport": "mock",
     "AsyncMockTransport": "mock",
     "Response": "mock",
+    "PyodideSyncTransport": "pyodide_sync",
 }
 
 

@@ -36,7 +36,9 @@ class Request:
 
     ``headers`` keys are lower-case. ``timeout`` is in seconds (``None``: no
     timeout) and bounds connecting and each wait for the next chunk, not the
-    whole body, so a long event stream is not cut off.
+    whole body, so a long event stream is not cut off. ``stream`` says the
+    caller reads the body as it arrives (an event stream): a transport that
+    could only deliver it whole must refuse rather than buffer it.
     """
 
     method: str
@@ -44,6 +46,7 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes | None = None
     timeout: float | None = None
+    stream: bool = False
 
     def __repr__(self) -> str:
         # Headers carry the bearer credential: never print them.
@@ -115,6 +118,13 @@ class AsyncResponse(Protocol):
 
 @runtime_checkable
 class SyncTransport(Protocol):
+    """A transport for the sync client.
+
+    It may also have ``check_stream()``, which raises when an event stream
+    could not be read as it arrives from the current call: the client calls it
+    before it fetches a token for a stream.
+    """
+
     def send(self, request: Request) -> SyncResponse: ...
 
     def close(self) -> None: ...

@@ -166,6 +166,9 @@ class PyodideHttpTransport:
         if self.streaming:
             return self._send_streaming(request)
         _warn_buffered(self._why_buffered())
+        return self._send_buffered(request)
+
+    def _send_buffered(self, request: Request) -> PyodideHttpResponse:
         from pyodide_http import _core
 
         # A synchronous XMLHttpRequest. pyodide-http sets its timeout only in a
