@@ -286,7 +286,7 @@ def test_a_hung_server_hits_the_timeout(py_page: PyPage) -> None:
     with socket.socket() as hung:
         hung.bind(("127.0.0.1", 0))
         hung.listen(16)
-        url = "http://127.0.0.1:%d" % hung.getsockname()[1]
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
         # Started, not awaited: without a timeout it would wait for ever, and
         # the bounded wait for its outcome fails the test instead of hanging it.
         _start(py_page, _client(url, timeout="0.5") + """

@@ -46,7 +46,9 @@ response = transport.send(Request("GET", "{peer.origin}/stream?n=4&delay=0.3"))
 [c.decode() for c in response.iter_bytes()]
 """
     chunks = py_page.run(code) if where == "main" else py_page.run_in_worker(code)
-    assert chunks == TICKS
+    # Not all at the end. (The browser may join flushes that reach the socket
+    # while the page is busy, so on a loaded machine there may be fewer chunks.)
+    assert "".join(chunks) == "".join(TICKS) and len(chunks) >= 2
 
 
 def test_headers_and_body_reach_the_other_origin(py_page: PyPage, peer: PeerServer) -> None:
@@ -153,7 +155,7 @@ def test_a_slow_stream_within_its_timeout_is_not_cut(py_page: PyPage, peer: Peer
 response = transport.send(Request("GET", "{peer.origin}/stream?n=4&delay=0.4", timeout=3))
 [c.decode() for c in response.iter_bytes()]
 """)
-    assert chunks == TICKS
+    assert "".join(chunks) == "".join(TICKS)
 
 
 def test_a_connection_cut_mid_body_raises_APIConnectionError(py_page: PyPage,
