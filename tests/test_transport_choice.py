@@ -114,9 +114,13 @@ def test_the_client_refuses_a_stream_before_it_fetches_a_token(use: str) -> None
     from pf_browser import PromptFloe
 
     refreshed: list[int] = []
+
+    def refresh() -> str:
+        refreshed.append(1)
+        return "pf_sess_x"
+
     transport = RefusingTransport()
-    client = PromptFloe(refresh_fn=lambda: refreshed.append(1) or "pf_sess_x",
-                        transport=transport)  # type: ignore[arg-type]
+    client = PromptFloe(refresh_fn=refresh, transport=transport)  # type: ignore[arg-type]
     with pytest.raises(PromptFloeError, match="cannot stream events here"):
         if use == "with":
             with client.apps.generate_stream("a bakery"):

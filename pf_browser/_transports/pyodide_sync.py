@@ -38,7 +38,10 @@ class PyodideSyncTransport:
         self._warned = False
         base = jspi_conditions()
         if base.in_worker and base.cross_origin_isolated:
-            self._pyodide_http = self._worker_transport()
+            try:
+                self._pyodide_http = self._worker_transport()
+            except ImportError:  # no pyodide-http here: JSPI only
+                self._pyodide_http = None
 
     def conditions(self) -> Conditions:
         """What this moment offers (read afresh: it depends on the caller's stack)."""
