@@ -757,6 +757,7 @@ def serve(host: str, api_port: int, app_port: int, db: str, preview_origin: str)
                 sys.exit(f"build: {what} exited with status {proc.returncode}")
         previews = preview_origin.replace("{port}", str(api_port)).replace("{app}", "app-<id>")
         print(f"\n  PromptFloe API   {api_url}\n  Demo app         {app_url}/\n"
+              f"  Sync demo        {app_url}/sync.html\n"
               f"  Worker demo      {app_url}/worker.html\n  Previews         {previews}/\n"
               f"  Usage dashboard  {api_url}/dashboard\n"
               f"  Notebook         {app_url}/lite/notebooks/index.html?path=pf_browser.ipynb\n"

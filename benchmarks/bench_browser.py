@@ -19,8 +19,11 @@ speaks ``POST /v1/apps/generate`` in the API's wire shape on a second origin
 - events/s through ``AsyncPromptFloe.apps.generate_stream`` against a floor
   loop that only reads chunks with ``reader.read()``, splits on blank lines
   and runs ``json.loads`` on each event's payload (goal: >= 0.8 of the floor);
-- time from the server's flush to the Python handler, ours minus the floor's
-  (goal: < 2 ms); the peer stamps each event with ``time.time()`` at flush;
+- the same for the sync client, ``PromptFloe`` with ``for event in stream``,
+  on the main thread through JSPI (``run_sync`` per chunk; goal: >= 0.9 of
+  the async floor);
+- time from the server's flush to the Python handler, each client minus the
+  floor (goal: < 2 ms); the peer stamps each event with ``time.time()`` at flush;
 - ``import pf_browser`` in a fresh interpreter; the page-ready time of a
   PyScript page that imports pf_browser and makes a client, against a bare
   PyScript page; the wheel's size.
@@ -54,10 +57,11 @@ LATENCY_EVENTS, LATENCY_GAP = 40, 0.05
 SETUP = """
 import json, time, js
 from pyodide.ffi import to_js
-from pf_browser import AsyncPromptFloe
+from pf_browser import AsyncPromptFloe, PromptFloe
 
 API = "{api}"
 client = AsyncPromptFloe(api_key="pf_sess_bench_only", base_url=API)
+sync_client = PromptFloe(api_key="pf_sess_bench_only", base_url=API)
 
 def wall():
     return (js.performance.timeOrigin + js.performance.now()) / 1000
@@ -95,7 +99,25 @@ async def ours(latency=False):
             if latency and event.type == "file":
                 lags.append(wall() - float(event.content.split("\\n", 1)[0]))
     return [count, time.perf_counter() - started, lags]
+
+def sync(latency=False):
+    # Plain synchronous code: PromptFloe waits on fetch through JSPI.
+    started = time.perf_counter()
+    count, lags = 0, []
+    with sync_client.apps.generate_stream("bench") as stream:
+        for event in stream:
+            count += 1
+            if latency and event.type == "file":
+                lags.append(wall() - float(event.content.split("\n", 1)[0]))
+    return [count, time.perf_counter() - started, lags]
 """
+
+SIDES = ("floor", "ours", "sync")
+
+
+def call(side: str, latency: bool = False) -> str:
+    """The Python that runs one side (the sync one is a plain call)."""
+    return f"{'' if side == 'sync' else 'await '}{side}(latency={latency})"
 
 
 def site_dir() -> Path:
@@ -296,20 +318,23 @@ def run(browser: Any, origin: str, peer: PeerServer, wheels: list[str],
     py(SETUP.format(api=peer.origin))
 
     peer.generate = {"n": EVENTS, "size": SIZE, "delay": 0, "stamp": 0}
-    out["ours"], out["floor"] = [], []
-    py("await floor()\nawait ours()\nNone")  # warm-up, not counted
+    py(f"assert sync_client._transport.route() == 'jspi'\n{call('sync')}\nNone")
+    for side in SIDES:
+        out[side] = []
+    py("\n".join(call(side) for side in SIDES) + "\nNone")  # warm-up, not counted
     for _ in range(ROUNDS):
-        for side in ("floor", "ours"):
-            count, seconds, _ = py(f"await {side}()")
+        for side in SIDES:
+            count, seconds, _ = py(call(side))
             if count != EVENTS + 2:
                 raise SystemExit(f"{side} saw {count} events, expected {EVENTS + 2}")
             out[side].append(count / seconds)
 
     peer.generate = {"n": LATENCY_EVENTS, "size": 200, "delay": LATENCY_GAP, "stamp": 1}
-    out["lag_ours"], out["lag_floor"] = [], []
+    for side in SIDES:
+        out[f"lag_{side}"] = []
     for _ in range(2):
-        for side in ("floor", "ours"):
-            out[f"lag_{side}"] += py(f"await {side}(latency=True)")[2]
+        for side in SIDES:
+            out[f"lag_{side}"] += py(call(side, latency=True))[2]
     context.close()
     return out
 
@@ -329,10 +354,20 @@ def report(r: dict[str, Any], wheel_bytes: int, strays: list[str]) -> None:
     paired = statistics.median(o / f for o, f in zip(r["ours"], r["floor"], strict=True))
     print(f"  ratio ours/floor: paired median {paired:.2f}   (goal >= 0.80); "
           f"best/best {best_ours / best_floor:.2f}, median/median {med_ours / med_floor:.2f}")
+    best_sync, med_sync = max(r["sync"]), statistics.median(r["sync"])
+    paired_sync = statistics.median(s / f for s, f in zip(r["sync"], r["floor"], strict=True))
+    sync_async = statistics.median(s / o for s, o in zip(r["sync"], r["ours"], strict=True))
+    print(f"  PromptFloe (sync, JSPI, main thread):     {best_sync:10,.0f}  {med_sync:10,.0f}")
+    print(f"  ratio sync/floor: paired median {paired_sync:.2f}   (goal >= 0.90); "
+          f"best/best {best_sync / best_floor:.2f}, median/median {med_sync / med_floor:.2f}; "
+          f"sync/async paired {sync_async:.2f}")
+    lag_sync = statistics.median(r["lag_sync"]) * ms
     print(f"flush -> handler, median of {len(r['lag_ours'])} events, "
           f"{LATENCY_GAP * ms:.0f} ms apart")
     print(f"  floor {lag_floor:.2f} ms   ours {lag_ours:.2f} ms   "
           f"ours - floor {lag_ours - lag_floor:+.2f} ms   (goal < 2 ms)")
+    print(f"  sync (JSPI) {lag_sync:.2f} ms   sync - floor {lag_sync - lag_floor:+.2f} ms   "
+          "(goal < 2 ms)")
     print(f"import pf_browser: {r['import_s'] * ms:.1f} ms; then AsyncPromptFloe: "
           f"{r['import_client_s'] * ms:.1f} ms")
     print(f"wheel: {wheel_bytes:,} bytes ({wheel_bytes / 1024:.1f} KiB)")

@@ -179,6 +179,9 @@ class PromptFloe(_BaseClient):
             transport = default_sync_transport(http_client)
         self._transport = transport
         self._lock = threading.Lock()
+        # Under JSPI, calls on one thread interleave while they wait on the
+        # network; the transport's pause() lets the page (and them) run.
+        self._pause: Callable[[float], bool] | None = getattr(transport, "pause", None)
         self._sleep: Callable[[float], None] = sleep or time.sleep
         self._bounded = _BoundedCall()
         self.sessions = Sessions(self)
@@ -241,10 +244,26 @@ class PromptFloe(_BaseClient):
         if isinstance(action, Sleep):
             return self._sleep(action.seconds)
         if isinstance(action, Refresh):
-            with self._lock:  # one refresh at a time; waiters use its result
+            self._acquire_refresh_lock()  # one refresh at a time; waiters use its result
+            try:
                 return drive(self._auth.refresh_flow(action.generation, force=action.force),
                              self._refresh_once)
+            finally:
+                self._lock.release()
         raise AssertionError(action)
+
+    def _acquire_refresh_lock(self) -> None:
+        if self._pause is None:
+            self._lock.acquire()
+            return
+        # The holder may be another call on this very thread, suspended while
+        # it waits on the network (JSPI): blocking would stop it for ever.
+        while not self._lock.acquire(blocking=False):
+            if not self._pause(0.01):
+                raise RefreshError(
+                    "Another call is renewing the token and this one cannot wait for it "
+                    "here (it was not entered through an async door); try again, or "
+                    "call from an `async def` function or handler.")
 
     def _send(self, request: Any, stream: bool) -> Reply | SyncResponse:
         response = self._transport.send(request)

@@ -25,14 +25,21 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, can_run_sync, create_proxy, run_sync, to_js
+from pyodide.ffi import (
+    JsException,
+    can_run_sync,
+    create_once_callable,
+    create_proxy,
+    run_sync,
+    to_js,
+)
 
 from .._exceptions import APIConnectionError, APITimeoutError, PromptFloeError
 from .base import Request
 from .choice import cannot_stream_message
 from .fetch import _UNREACHABLE, _without_detail
 
-__all__ = ["JspiResponse", "JspiTransport", "jspi_conditions"]
+__all__ = ["JspiResponse", "JspiTransport", "jspi_conditions", "pause"]
 
 _DROPPED = ("The connection to the PromptFloe API dropped while reading the response; "
             "try again.")
@@ -177,6 +184,20 @@ class _Waiter:
     def abort(self) -> None:
         self.aborted = True
         self._controller.abort()
+
+
+def pause(seconds: float) -> bool:
+    """Wait ``seconds`` and let the page run meanwhile, if this call may (JSPI).
+
+    False, at once, where it may not: ``time.sleep`` would then be the only
+    way to wait, and it holds the page's thread (and any suspended call) still.
+    """
+    if not can_run_sync():
+        return False
+    ms = max(0, int(seconds * 1000))
+    run_sync(js.Promise.new(create_once_callable(
+        lambda resolve, _reject: js.setTimeout(resolve, ms))))
+    return True
 
 
 def jspi_conditions() -> Any:

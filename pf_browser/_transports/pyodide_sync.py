@@ -16,9 +16,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from .._exceptions import PromptFloeError
 from .base import Request, SyncResponse
 from .choice import BUFFERED, JSPI, WORKER, Conditions, choose_route
-from .jspi import JspiTransport, jspi_conditions
+from .jspi import JspiTransport, jspi_conditions, pause
 
 __all__ = ["PyodideSyncTransport"]
 
@@ -69,6 +70,13 @@ class PyodideSyncTransport:
             return False
         return bool(await self._pyodide_http.ready(within))
 
+    def pause(self, seconds: float) -> bool:
+        """Wait without holding the page still, if this call may (JSPI); else
+        return False at once. ``PromptFloe`` waits this way for a token refresh
+        that another call, suspended on this same thread, is doing (a lock's
+        own wait would spin, and that call could never finish)."""
+        return pause(seconds)
+
     def send(self, request: Request) -> SyncResponse:
         route = self.route(stream=request.stream)
         if route == JSPI:
@@ -76,8 +84,16 @@ class PyodideSyncTransport:
         if route == WORKER:
             return self._pyodide_http._send_streaming(request)  # type: ignore[no-any-return]
         assert route == BUFFERED
+        try:
+            fallback = self._worker_transport()
+        except ImportError:
+            raise PromptFloeError(
+                "PromptFloe (the sync client) cannot wait for the network here: this call "
+                "was not entered through an async door (JSPI), and pyodide-http, its "
+                "fallback, is not installed. Call it from an `async def` function or "
+                "handler, or use AsyncPromptFloe.") from None
         self._warn_buffered()
-        return self._worker_transport()._send_buffered(request)  # type: ignore[no-any-return]
+        return fallback._send_buffered(request)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         if self._pyodide_http is not None:

@@ -298,3 +298,41 @@ except APITimeoutError as exc:
 outcome
 """)
         assert _outcome(py_page) == "APITimeoutError"
+
+
+# Calls that interleave on one thread -----------------------------------------------------
+
+
+def test_two_calls_that_need_a_token_at_once_share_one_refresh_without_freezing(
+        py_page: PyPage, peer: PeerServer) -> None:
+    # Both start from async doors and interleave while they wait on the
+    # network. The first holds the refresh lock while its refresh_fn waits; a
+    # blocking wait for that lock on this same thread would stop the page (and
+    # the first call) for ever: the bounded wait below would fail instead.
+    peer.generate = {"n": 3, "size": 100, "delay": 0.05, "stamp": 0}
+    _start(py_page, _client(f"{peer.origin}/tag/{_tag()}", api_key="",
+                            refresh_fn="slow_refresh") .replace(
+        "refreshed = []\n", """refreshed = []
+from pf_browser._transports.jspi import pause
+def slow_refresh():
+    pause(0.3)  # an endpoint that takes its time, the page free meanwhile
+    refreshed.append(1)
+    return "pf_sess_slow"
+""") + """
+both = await asyncio.gather(from_async_callback(generate), from_async_callback(generate))
+[both, len(refreshed)]
+""")
+    both, refreshes = _outcome(py_page)
+    assert both == [["jspi", EVENTS], ["jspi", EVENTS]]
+    assert refreshes == 1
+
+
+def test_pause_lets_the_page_run_and_says_where_it_cannot(py_page: PyPage) -> None:
+    assert py_page.run(_client("http://127.0.0.1:9") + """
+import threading
+ran = []
+js.setTimeout(create_once_callable(lambda: ran.append("during pause")), 0)
+paused = transport.pause(0.2)
+# where a call may not suspend, it says so at once instead of spinning
+[paused, ran, await from_sync_callback(lambda: transport.pause(0.2))]
+""") == [True, ["during pause"], False]
