@@ -108,7 +108,7 @@ def sync(latency=False):
         for event in stream:
             count += 1
             if latency and event.type == "file":
-                lags.append(wall() - float(event.content.split("\n", 1)[0]))
+                lags.append(wall() - float(event.content.split("\\n", 1)[0]))
     return [count, time.perf_counter() - started, lags]
 """
 
