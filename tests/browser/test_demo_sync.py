@@ -23,6 +23,7 @@ from test_demo import (
     generate,
     listed_files,
     open_demo,
+    preview_app_id,
 )
 
 PAGE = "/sync.html"
@@ -47,9 +48,7 @@ def test_sync_page_generates_end_to_end_without_isolation(page: Page, sync_demo:
     generate(page)
     files = listed_files(page)
     assert {"index.html", "styles.css", "app.js"} <= set(files)
-    src = page.get_by_test_id("preview").get_attribute("src") or ""
-    app_id = src.rstrip("/").rsplit("/", 1)[-1]
-    app = sync_demo.api_call("GET", f"/v1/apps/{app_id}").json()
+    app = sync_demo.api_call("GET", f"/v1/apps/{preview_app_id(page)}").json()
     assert app["endUserId"] == BUILDER.id
     assert files == [f["path"] for f in app["files"]]
     body = page.frame_locator("[data-testid=preview]").locator("body")
