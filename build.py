@@ -276,7 +276,9 @@ def sha256_of(path: Path) -> str:
 
 def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
                      site: Path = SITE) -> None:
-    """The PyScript configs: ``pyscript.json`` (main page), ``pyscript-worker.json``.
+    """The PyScript configs: ``pyscript.json`` (main page), ``pyscript-worker.json``,
+    ``pyscript-sync.json`` (the sync page: plain Pyodide, no memory snapshot,
+    because a runtime booted from a snapshot has no JSPI stack switching).
 
     ``interpreter`` keeps PyScript off its default CDN; a ``files`` target
     ending in ``/*`` unpacks a wheel into the working folder, which is on
@@ -292,7 +294,9 @@ def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
         },
     }
     worker = {**main, "files": {**main["files"], f"{names['wheels']}{http_wheel}": "./*"}}
-    for name, config in (("pyscript.json", main), ("pyscript-worker.json", worker)):
+    sync = {**main, "interpreter": f"{names['pyodide']}pyodide.mjs"}
+    for name, config in (("pyscript.json", main), ("pyscript-worker.json", worker),
+                         ("pyscript-sync.json", sync)):
         text = json.dumps(config, indent=2) + "\n"
         target = site / name
         if not (target.is_file() and target.read_text() == text):
@@ -377,7 +381,8 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text) -> int:
             target.write_text(html)
             copied += 1
     # A page removed from static/ leaves the site too.
-    generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json", "lite",
+    generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json",
+                 "pyscript-sync.json", "lite",
                  CACHED}
     for path in SITE.rglob("*"):
         rel = path.relative_to(SITE)

@@ -8,7 +8,8 @@ That needs the call to come in through an async door: this script's top level
 below. A plain ``def`` handler could not stream, and the client would say so.
 
 Cancel closes the stream: its fetch is aborted at once, and the loop ends
-before the next event.
+before the next event. Signing in or out does not reload the page: the
+client renews its token for whoever is signed in now.
 """
 
 import json
@@ -29,6 +30,7 @@ class Demo:
         self.running = False
         self.stream: Stream | None = None
         self.cancelled = False
+        self.booted: str | None = None
 
     async def on_generate(self, _event: object) -> None:
         # `async def`: the door through which the sync client may wait below.
@@ -63,6 +65,20 @@ class Demo:
             self.running, self.stream = False, None
             view.idle()
 
+    async def on_account_changed(self, _event: object) -> None:
+        # boot.js posted the sign-in or sign-out form; data-user is who is signed in now.
+        user = json.loads(js.document.getElementById("account-changed").dataset.user)
+        self.on_cancel(None)  # a run started for the previous user stops here
+        try:
+            # Signed in: a token for this user now, so Generate starts at once.
+            # Signed out: the endpoint refuses, and the client keeps no token.
+            self.client.refresh_token()
+        except PromptFloeError:
+            pass  # the next Generate asks again, and says in words what went wrong
+        if not self.running:
+            view.idle()
+        view.ready((user or {}).get("name"), self.booted)
+
     def on_cancel(self, _event: object) -> None:
         # Runs while on_generate waits for the network: closing the stream
         # aborts its fetch, and the `for` loop ends without another event.
@@ -81,10 +97,20 @@ def fetch_config() -> dict:
     return json.loads(run_sync(response.text()))
 
 
+# Listen before asking who is signed in: a sign-in in between is not missed.
+changes: list[object] = []
+account_changed = js.document.getElementById("account-changed")
+on_change = create_proxy(changes.append)
+account_changed.addEventListener("click", on_change)
 config = fetch_config()
 client = PromptFloe(session_url="/api/promptfloe/session", base_url=config["apiBaseUrl"])
 demo = Demo(client)
+demo.booted = getattr(js, "pfPythonBoot", None)
 js.window.pfDemo = demo  # for a developer poking at the page from the console
+account_changed.removeEventListener("click", on_change)
+account_changed.addEventListener("click", create_proxy(demo.on_account_changed))
 js.document.getElementById("generate").addEventListener("click", create_proxy(demo.on_generate))
 js.document.getElementById("cancel").addEventListener("click", create_proxy(demo.on_cancel))
-view.ready((config.get("user") or {}).get("name"))
+view.ready((config.get("user") or {}).get("name"), demo.booted)
+if changes and json.loads(account_changed.dataset.user) != config.get("user"):
+    account_changed.click()  # the account changed after the config came
