@@ -186,13 +186,29 @@ def _checked(url: str) -> str:
     return url
 
 
+class PreviewFrame(IFrame):
+    """IPython's ``IFrame``, rendered with ``src`` escaped exactly once.
+
+    IPython 9 escapes ``src`` itself and IPython 8 pastes it in as is, so
+    neither escaping it beforehand nor leaving it works on both: the tag is
+    written here, the same in every kernel.
+    """
+
+    def _repr_html_(self) -> str:
+        extras = " ".join(self.extras)
+        return (f'<iframe width="{html.escape(str(self.width))}" '
+                f'height="{html.escape(str(self.height))}" '
+                f'src="{html.escape(str(self.src), quote=True)}" frameborder="0" '
+                f'allowfullscreen referrerpolicy="strict-origin-when-cross-origin" '
+                f"{extras}></iframe>")
+
+
 def preview(url: str, *, height: int = PREVIEW_HEIGHT) -> IFrame:
     """An ``IFrame`` of a generated app that loads whether or not the notebook
     page is cross-origin isolated (``credentialless``), sandboxed."""
-    # IPython pastes src into the tag as is: escape it (the browser unescapes).
-    return IFrame(html.escape(url, quote=True), width="100%", height=height,
-                  extras=["credentialless", f'sandbox="{PREVIEW_SANDBOX}"',
-                          'title="Preview of the generated app"'])
+    return PreviewFrame(url, width="100%", height=height,
+                        extras=["credentialless", f'sandbox="{PREVIEW_SANDBOX}"',
+                                'title="Preview of the generated app"'])
 
 
 @overload
