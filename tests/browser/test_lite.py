@@ -119,6 +119,8 @@ def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
     assert "Traceback" not in text, text[:3000]
     assert "Signed in as Ada (builder)" in text
     assert re.search(r"4 files, \d+ bytes: \['index.html'", text)
+    # The sync variant: Chromium has JSPI, so `for event in stream` streams in a cell.
+    assert re.search(r"Sync client: 4 files, then ready: \['index.html'", text), text[:3000]
     assert "Deployment of app_" in text
     assert re.search(r"http://site-[0-9a-f]{32}\.localhost:\d+/", text)  # its own origin
     assert "Signed in as Rey (read-only), with the scopes read." in text
