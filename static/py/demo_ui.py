@@ -124,6 +124,12 @@ class View:
         self._stopped()
         self.status("cancelled", f"Cancelled after {file_summary(self.count, self.size)}.")
 
+    def unavailable(self, message: str) -> None:
+        """Python is up, but this page cannot run here: say why in the status, Generate off."""
+        self._id("boot").hidden = True
+        self._id("generate").disabled = True
+        self.status("error", message)
+
     def error(self, message: str) -> None:
         self._stopped()
         self.status("error", message)

@@ -17,7 +17,7 @@ import json
 import js
 from demo_errors import describe
 from demo_ui import View
-from pyodide.ffi import create_proxy
+from pyodide.ffi import can_run_sync, create_proxy
 
 from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent, Stream
 
@@ -97,20 +97,38 @@ def fetch_config() -> dict:
     return json.loads(run_sync(response.text()))
 
 
-# Listen before asking who is signed in: a sign-in in between is not missed.
-changes: list[object] = []
-account_changed = js.document.getElementById("account-changed")
-on_change = create_proxy(changes.append)
-account_changed.addEventListener("click", on_change)
-config = fetch_config()
-client = PromptFloe(session_url="/api/promptfloe/session", base_url=config["apiBaseUrl"])
-demo = Demo(client)
-demo.booted = getattr(js, "pfPythonBoot", None)
-js.window.pfDemo = demo  # for a developer poking at the page from the console
-account_changed.removeEventListener("click", on_change)
-account_changed.addEventListener("click", create_proxy(demo.on_account_changed))
-js.document.getElementById("generate").addEventListener("click", create_proxy(demo.on_generate))
-js.document.getElementById("cancel").addEventListener("click", create_proxy(demo.on_cancel))
-view.ready((config.get("user") or {}).get("name"), demo.booted)
-if changes and json.loads(account_changed.dataset.user) != config.get("user"):
-    account_changed.click()  # the account changed after the config came
+def cannot_stream_here() -> str:
+    """The sync client's own words for why it cannot stream in this browser, and
+    what to use instead. Asked only where JSPI is missing (WebKit/Safari): the
+    client refuses before it fetches a token or opens anything."""
+    probe = PromptFloe(session_url="/api/promptfloe/session")
+    try:
+        with probe.apps.generate_stream("probe") as stream:
+            next(iter(stream), None)
+    except PromptFloeError as exc:
+        return str(exc)
+    return "This browser cannot run the sync client on the main thread; use the async page."
+
+
+if not can_run_sync():
+    # Without JSPI nothing here can wait on the network, not even the config
+    # fetch below: say so in the page rather than never getting ready.
+    view.unavailable(cannot_stream_here())
+else:
+    # Listen before asking who is signed in: a sign-in in between is not missed.
+    changes: list[object] = []
+    account_changed = js.document.getElementById("account-changed")
+    on_change = create_proxy(changes.append)
+    account_changed.addEventListener("click", on_change)
+    config = fetch_config()
+    client = PromptFloe(session_url="/api/promptfloe/session", base_url=config["apiBaseUrl"])
+    demo = Demo(client)
+    demo.booted = getattr(js, "pfPythonBoot", None)
+    js.window.pfDemo = demo  # for a developer poking at the page from the console
+    account_changed.removeEventListener("click", on_change)
+    account_changed.addEventListener("click", create_proxy(demo.on_account_changed))
+    js.document.getElementById("generate").addEventListener("click", create_proxy(demo.on_generate))
+    js.document.getElementById("cancel").addEventListener("click", create_proxy(demo.on_cancel))
+    view.ready((config.get("user") or {}).get("name"), demo.booted)
+    if changes and json.loads(account_changed.dataset.user) != config.get("user"):
+        account_changed.click()  # the account changed after the config came
