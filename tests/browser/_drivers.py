@@ -271,11 +271,15 @@ class Page:
         try:
             status = self.evaluate(
                 "(() => { const s = document.querySelector('[data-testid=status]');"
-                " return s ? `${s.dataset.state}: ${s.textContent}` : document.title })()",
+                " const b = document.getElementById('boot-step');"
+                " return s ? `${s.dataset.state}: ${s.textContent}`"
+                " + (b && s.dataset.state === 'booting' ? ` (boot step: ${b.textContent})` : '')"
+                " : document.title })()",
                 timeout=10)
         except Exception as exc:  # the page itself may be the problem
             status = f"(could not read the page: {exc})"
-        return f"page says {status!r}; errors {self.errors[-5:]!r}"
+        asked = [url.rsplit("/", 1)[-1][:60] for url in self.requests[-12:]]
+        return f"page says {status!r}; errors {self.errors[-5:]!r}; last requests {asked!r}"
 
 
 class Browser:
@@ -288,6 +292,11 @@ class Browser:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def restart(self) -> bool:
+        """Start this engine afresh (a new process, a new profile), where that
+        means anything; True if it did. Pages opened before are gone."""
+        return False
 
     @contextmanager
     def page(self) -> Iterator[Page]:
@@ -519,6 +528,14 @@ class FirefoxBrowser(Browser):
     engine = "firefox"
 
     def __init__(self, catcher: StrayCatcher) -> None:
+        self._start(catcher)
+
+    def restart(self) -> bool:
+        self.close()
+        self._start(self.catcher)
+        return True
+
+    def _start(self, catcher: StrayCatcher) -> None:
         self.catcher = catcher
         self._profile = tempfile.mkdtemp(prefix="pf-firefox-")
         prefs = _firefox_prefs(catcher.port)
@@ -563,14 +580,14 @@ class FirefoxBrowser(Browser):
                                   .get("context")))
         if method == "network.beforeRequestSent":
             url = params["request"]["url"]
+            if params.get("isBlocked"):  # our intercepts only block; whoever asked
+                self.bidi.send("network.failRequest", {"request": params["request"]
+                                                       ["request"]})
             if page is not None:
                 page.requests.append(url)
                 if not is_local(url):  # who asked: for the failure message
                     page.errors.append(f"request to {url} from "
                                        f"{json.dumps(params.get('initiator'))[:2000]}")
-                if params.get("isBlocked"):
-                    self.bidi.send("network.failRequest", {"request": params["request"]
-                                                           ["request"]})
         elif method == "network.fetchError" and page is not None:
             page.errors.append(f"{params['request']['url']} failed: {params.get('errorText')}")
         elif method == "log.entryAdded" and page is not None:
@@ -611,6 +628,20 @@ class FirefoxPage(Page):
         self.context = context
         self.user_context = user_context
         self._strays_before = len(browser.catcher.seen)
+        self._intercepts: list[str] = []
+
+    def describe(self) -> str:
+        # The page's workers, by the URL they were started from: a worker
+        # page that never gets ready says here how far its workers got.
+        try:
+            realms = self.bidi.call("script.getRealms", {"context": self.context},
+                                    timeout=10)["realms"]
+            workers = [r["origin"].rsplit("/", 1)[-1][:12] for r in realms
+                       if r.get("type") != "window"]
+            started = f"; {len(workers)} worker(s) running"
+        except (RuntimeError, TimeoutError) as exc:
+            started = f"; workers unknown ({exc})"
+        return super().describe() + started
 
     def goto(self, url: str) -> None:
         self.bidi.call("browsingContext.navigate",
@@ -648,9 +679,10 @@ class FirefoxPage(Page):
         pattern: dict[str, str] = {"type": "pattern", "hostname": host}
         if port:
             pattern["port"] = port
-        self.bidi.call("network.addIntercept", {
+        # An intercept outlives its page in the BiDi session: close() removes it.
+        self._intercepts.append(self.bidi.call("network.addIntercept", {
             "phases": ["beforeRequestSent"], "urlPatterns": [pattern],
-            "contexts": [self.context]})
+            "contexts": [self.context]})["intercept"])
 
     def strays(self) -> list[str]:
         mine = [url for url in self.requests if not is_local(url)]
@@ -659,6 +691,8 @@ class FirefoxPage(Page):
     def close(self) -> None:
         self.browser.pages.pop(self.context, None)
         try:
+            for intercept in self._intercepts:
+                self.bidi.call("network.removeIntercept", {"intercept": intercept}, timeout=30)
             self.bidi.call("browsingContext.close", {"context": self.context}, timeout=30)
             self.bidi.call("browser.removeUserContext", {"userContext": self.user_context},
                            timeout=30)

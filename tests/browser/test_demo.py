@@ -126,10 +126,14 @@ def open_demo(page: Page, origin: str, path: str = "/", user: DemoUser | None = 
 @contextmanager
 def demo_page(engine: Browser, origin: str, path: str = "/",
               user: DemoUser | None = None) -> Iterator[Page]:
-    """A fresh page, signed in and booted. A boot that never gets ready is
-    tried once more in a fresh page, with a warning: Firefox's worker page
-    hangs now and then before Python starts, all its files loaded (not ours
-    to fix; a second hang fails the test)."""
+    """A fresh page, signed in and booted.
+
+    A boot that never gets ready is tried once more, with a warning saying how
+    far it got, in a restarted browser where the engine can restart (Firefox).
+    Firefox's worker page now and then never finishes booting, its files all
+    loaded and no error anywhere, and once in CI a fresh page in the same
+    browser hung too: hence the restart. A second hang fails the test.
+    """
     for attempt in (1, 2):
         page = engine.new_page()
         try:
@@ -138,8 +142,10 @@ def demo_page(engine: Browser, origin: str, path: str = "/",
             page.close()
             if attempt == 2:
                 raise
-            warnings.warn(f"{engine.engine}: {path} did not boot, trying a fresh page "
-                          f"once: {exc}", stacklevel=2)
+            restarted = engine.restart()
+            warnings.warn(f"{engine.engine}: {path} did not boot; trying once more in a "
+                          f"{'restarted browser' if restarted else 'fresh page'}: {exc}",
+                          stacklevel=2)
             continue
         try:
             yield page
