@@ -1,4 +1,4 @@
-"""The events of a generation stream: frozen dataclasses that are just data.
+"""The events of a generation stream: frozen value classes that are just data.
 
 As h11 keeps its event classes in ``_events.py``. Each has a ``type`` string;
 ``from_wire`` builds one from the event's JSON (``_event_parser.py`` picks
@@ -8,14 +8,15 @@ which). ``UnknownEvent`` carries any type this version does not know.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from typing import Any
+
+from ._frozen import Frozen, set_field
 
 __all__ = ["Event", "FileEvent", "ReadyEvent", "RunEvent", "UnknownEvent"]
 
 
 # ``from_wire`` builds each event from its JSON on the stream's hot path, so it
-# skips the dataclass __init__, which sets each field of a frozen class through
+# skips __init__, which sets each field of a frozen class through
 # ``object.__setattr__``: it makes the object with ``object.__new__`` and sets
 # the slots through their descriptors: about half the time in CPython 3.11,
 # a tenth less in Pyodide 3.14 (benchmarks/bench_sse.py, "loads+objects"
@@ -25,18 +26,24 @@ __all__ = ["Event", "FileEvent", "ReadyEvent", "RunEvent", "UnknownEvent"]
 _new = object.__new__
 
 
-def _slot_setters(cls: type) -> tuple[Callable[[object, Any], None], ...]:
+def _slot_setters(cls: type[Frozen]) -> tuple[Callable[[object, Any], None], ...]:
     """The ``__set__`` of each field's slot descriptor, in field order."""
-    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
+    return tuple(getattr(cls, name).__set__ for name in cls.__slots__)
 
 
-@dataclass(frozen=True, slots=True)
-class RunEvent:
+class RunEvent(Frozen):
     """The first event of a generation: which run, which app."""
 
+    __slots__ = ("run_id", "app_id", "type")  # noqa: RUF023 (the fields, in order)
+    __match_args__ = ("run_id", "app_id")
     run_id: str
     app_id: str
-    type: str = field(default="run", init=False)
+    type: str
+
+    def __init__(self, run_id: str, app_id: str) -> None:
+        set_field(self, "run_id", run_id)
+        set_field(self, "app_id", app_id)
+        set_field(self, "type", "run")
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> RunEvent:
@@ -48,14 +55,22 @@ class RunEvent:
         return ev
 
 
-@dataclass(frozen=True, slots=True)
-class FileEvent:
-    """One generated file, whole."""
+class FileEvent(Frozen):
+    """One generated file, whole (``content`` is left out of the repr)."""
 
+    __slots__ = ("path", "size", "content", "type")  # noqa: RUF023 (the fields, in order)
+    __match_args__ = ("path", "size", "content")
+    _hidden = ("content",)
     path: str
     size: int
-    content: str = field(repr=False)
-    type: str = field(default="file", init=False)
+    content: str
+    type: str
+
+    def __init__(self, path: str, size: int, content: str) -> None:
+        set_field(self, "path", path)
+        set_field(self, "size", size)
+        set_field(self, "content", content)
+        set_field(self, "type", "file")
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> FileEvent:
@@ -68,13 +83,19 @@ class FileEvent:
         return ev
 
 
-@dataclass(frozen=True, slots=True)
-class ReadyEvent:
+class ReadyEvent(Frozen):
     """The app is complete and can be previewed at ``preview_url``."""
 
+    __slots__ = ("app_id", "preview_url", "type")
+    __match_args__ = ("app_id", "preview_url")
     app_id: str
     preview_url: str
-    type: str = field(default="ready", init=False)
+    type: str
+
+    def __init__(self, app_id: str, preview_url: str) -> None:
+        set_field(self, "app_id", app_id)
+        set_field(self, "preview_url", preview_url)
+        set_field(self, "type", "ready")
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> ReadyEvent:
@@ -91,15 +112,19 @@ _FILE_SETTERS = _slot_setters(FileEvent)
 _READY_SETTERS = _slot_setters(ReadyEvent)
 
 
-@dataclass(frozen=True, slots=True)
-class UnknownEvent:
+class UnknownEvent(Frozen):
     """An event type this version does not know, passed through untouched.
 
     ``data`` is the event's raw data string (usually JSON).
     """
 
+    __slots__ = __match_args__ = ("type", "data")
     type: str
     data: str
+
+    def __init__(self, type: str, data: str) -> None:
+        set_field(self, "type", type)
+        set_field(self, "data", data)
 
 
 Event = RunEvent | FileEvent | ReadyEvent | UnknownEvent

@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._auth import TokenState
 from ._exceptions import APIConnectionError, AuthenticationError, RateLimitError
+from ._frozen import Frozen, set_field
 from ._replies import error_from_reply
 from ._retry import RetryPolicy
 from ._transports.base import Request
@@ -42,33 +42,53 @@ Flow = Generator[Any, Any, T]
 
 # -- actions a flow yields ------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class Send(Frozen):
     """Send ``request``. The driver answers with a :class:`Reply` (body read),
     or, when ``stream`` is true and the status is 2xx, with the live response."""
 
+    __slots__ = __match_args__ = ("request", "stream")
     request: Request
-    stream: bool = False
-@dataclass(frozen=True, slots=True)
-class Refresh:
+    stream: bool
+
+    def __init__(self, request: Request, stream: bool = False) -> None:
+        set_field(self, "request", request)
+        set_field(self, "stream", stream)
+class Refresh(Frozen):
     """Get a new token, unless one newer than ``generation`` already arrived."""
 
+    __slots__ = __match_args__ = ("generation", "force")
     generation: int
-    force: bool = False
-@dataclass(frozen=True, slots=True)
-class Sleep:
+    force: bool
+
+    def __init__(self, generation: int, force: bool = False) -> None:
+        set_field(self, "generation", generation)
+        set_field(self, "force", force)
+class Sleep(Frozen):
+    """Wait ``seconds`` before the next attempt."""
+
+    __slots__ = __match_args__ = ("seconds",)
     seconds: float
+
+    def __init__(self, seconds: float) -> None:
+        set_field(self, "seconds", seconds)
 Action = Send | Refresh | Sleep
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Frozen):
     """Where and how to send: what every request of one client shares."""
 
+    __slots__ = __match_args__ = ("base_url", "timeout", "retry", "auth")
     base_url: str
     timeout: float | None
     retry: RetryPolicy
     auth: TokenState
+
+    def __init__(self, base_url: str, timeout: float | None, retry: RetryPolicy,
+                 auth: TokenState) -> None:
+        set_field(self, "base_url", base_url)
+        set_field(self, "timeout", timeout)
+        set_field(self, "retry", retry)
+        set_field(self, "auth", auth)
 
 
 def request_flow(

@@ -1,4 +1,5 @@
-"""Typed results of the API's calls: frozen dataclasses that are just data.
+"""Typed results of the API's calls: frozen value classes that are just data
+(dataclasses to :mod:`dataclasses`; ``_frozen.py`` says why not ``@dataclass``).
 
 Wire JSON is camelCase; these are snake_case. ``from_wire`` builds one from
 the API's JSON and fails with ``KeyError``/``TypeError`` on a malformed body,
@@ -8,9 +9,10 @@ which the client turns into a clear error.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from ._frozen import Frozen, set_field
 
 __all__ = [
     "App",
@@ -32,16 +34,27 @@ def parse_datetime(value: str) -> datetime:
 
 # -- resources ------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(Frozen):
     """A session token minted for one end user. ``token`` is never in the repr."""
 
+    __slots__ = __match_args__ = ("id", "token", "end_user_id", "scopes", "expires_at",
+                                  "expires_in")
+    _hidden = ("token",)
     id: str
-    token: str = field(repr=False)
+    token: str
     end_user_id: str
     scopes: tuple[str, ...]
     expires_at: datetime
     expires_in: int
+
+    def __init__(self, id: str, token: str, end_user_id: str, scopes: tuple[str, ...],
+                 expires_at: datetime, expires_in: int) -> None:
+        set_field(self, "id", id)
+        set_field(self, "token", token)
+        set_field(self, "end_user_id", end_user_id)
+        set_field(self, "scopes", scopes)
+        set_field(self, "expires_at", expires_at)
+        set_field(self, "expires_in", expires_in)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> Session:
@@ -60,20 +73,27 @@ class Session:
         from ._html import session_html
         return session_html(self)
 
-@dataclass(frozen=True, slots=True)
-class AppFile:
+class AppFile(Frozen):
+    """One file of a generated app (its content is fetched on its own)."""
+
+    __slots__ = __match_args__ = ("path", "size")
     path: str
     size: int
+
+    def __init__(self, path: str, size: int) -> None:
+        set_field(self, "path", path)
+        set_field(self, "size", size)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> AppFile:
         return cls(path=d["path"], size=int(d["size"]))
 
 
-@dataclass(frozen=True, slots=True)
-class App:
+class App(Frozen):
     """A generated app. ``status`` is ``generating``, ``ready`` or ``failed``."""
 
+    __slots__ = __match_args__ = ("id", "end_user_id", "prompt", "status", "created_at",
+                                  "preview_url", "deployed_url", "files")
     id: str
     end_user_id: str | None
     prompt: str
@@ -82,6 +102,18 @@ class App:
     preview_url: str | None
     deployed_url: str | None
     files: tuple[AppFile, ...]
+
+    def __init__(self, id: str, end_user_id: str | None, prompt: str, status: str,
+                 created_at: datetime, preview_url: str | None, deployed_url: str | None,
+                 files: tuple[AppFile, ...]) -> None:
+        set_field(self, "id", id)
+        set_field(self, "end_user_id", end_user_id)
+        set_field(self, "prompt", prompt)
+        set_field(self, "status", status)
+        set_field(self, "created_at", created_at)
+        set_field(self, "preview_url", preview_url)
+        set_field(self, "deployed_url", deployed_url)
+        set_field(self, "files", files)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> App:
@@ -102,8 +134,7 @@ class App:
         from ._html import app_html
         return app_html(self)
 
-@dataclass(frozen=True, slots=True)
-class AppPage:
+class AppPage(Frozen):
     """One page of ``apps.list()``: ``data`` and the cursor of the next page.
 
     Iterating it yields every app, this page's and then each later page's,
@@ -111,9 +142,17 @@ class AppPage:
     :meth:`iter_pages` yields the pages themselves.
     """
 
+    __slots__ = __match_args__ = ("data", "next_cursor", "_fetch")
+    _hidden = _uncompared = ("_fetch",)
     data: tuple[App, ...]
     next_cursor: str | None
-    _fetch: Callable[[str], AppPage] | None = field(default=None, repr=False, compare=False)
+    _fetch: Callable[[str], AppPage] | None
+
+    def __init__(self, data: tuple[App, ...], next_cursor: str | None,
+                 _fetch: Callable[[str], AppPage] | None = None) -> None:
+        set_field(self, "data", data)
+        set_field(self, "next_cursor", next_cursor)
+        set_field(self, "_fetch", _fetch)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> AppPage:
@@ -147,15 +186,21 @@ class AppPage:
         return app_page_html(self)
 
 
-@dataclass(frozen=True, slots=True)
-class AsyncAppPage:
+class AsyncAppPage(Frozen):
     """:class:`AppPage` for ``AsyncPromptFloe``: ``async for app in await
     client.apps.list()`` yields every app of every page."""
 
+    __slots__ = __match_args__ = ("data", "next_cursor", "_fetch")
+    _hidden = _uncompared = ("_fetch",)
     data: tuple[App, ...]
     next_cursor: str | None
-    _fetch: Callable[[str], Awaitable[AsyncAppPage]] | None = field(
-        default=None, repr=False, compare=False)
+    _fetch: Callable[[str], Awaitable[AsyncAppPage]] | None
+
+    def __init__(self, data: tuple[App, ...], next_cursor: str | None,
+                 _fetch: Callable[[str], Awaitable[AsyncAppPage]] | None = None) -> None:
+        set_field(self, "data", data)
+        set_field(self, "next_cursor", next_cursor)
+        set_field(self, "_fetch", _fetch)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> AsyncAppPage:
@@ -190,11 +235,18 @@ class AsyncAppPage:
         return app_page_html(self)
 
 
-@dataclass(frozen=True, slots=True)
-class Deployment:
+class Deployment(Frozen):
+    """An app deployed at ``url``."""
+
+    __slots__ = __match_args__ = ("app_id", "url", "deployed_at")
     app_id: str
     url: str
     deployed_at: datetime
+
+    def __init__(self, app_id: str, url: str, deployed_at: datetime) -> None:
+        set_field(self, "app_id", app_id)
+        set_field(self, "url", url)
+        set_field(self, "deployed_at", deployed_at)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> Deployment:
@@ -206,19 +258,35 @@ class Deployment:
         from ._html import deployment_html
         return deployment_html(self)
 
-@dataclass(frozen=True, slots=True)
-class EndUserUsage:
+class EndUserUsage(Frozen):
+    """One end user's runs and calls in a day."""
+
+    __slots__ = __match_args__ = ("end_user_id", "runs", "calls")
     end_user_id: str
     runs: int
     calls: int
 
+    def __init__(self, end_user_id: str, runs: int, calls: int) -> None:
+        set_field(self, "end_user_id", end_user_id)
+        set_field(self, "runs", runs)
+        set_field(self, "calls", calls)
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+
+class Usage(Frozen):
+    """A day's quota, what is used of it, and by which end users."""
+
+    __slots__ = __match_args__ = ("date", "quota", "used", "by_end_user")
     date: str
     quota: int
     used: int
     by_end_user: tuple[EndUserUsage, ...]
+
+    def __init__(self, date: str, quota: int, used: int,
+                 by_end_user: tuple[EndUserUsage, ...]) -> None:
+        set_field(self, "date", date)
+        set_field(self, "quota", quota)
+        set_field(self, "used", used)
+        set_field(self, "by_end_user", by_end_user)
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> Usage:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._exceptions import (
@@ -23,6 +22,7 @@ from ._exceptions import (
     RateLimitError,
     ServerError,
 )
+from ._frozen import Frozen, set_field
 from ._retry import retry_after as _retry_after
 
 __all__ = ["Reply", "error_from_reply", "json_body"]
@@ -36,13 +36,18 @@ class _HasStatus(Protocol):
     def headers(self) -> Mapping[str, str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(Frozen):
     """A response whose body has been read whole."""
 
+    __slots__ = __match_args__ = ("status_code", "headers", "content")
     status_code: int
     headers: Mapping[str, str]
     content: bytes
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
+        set_field(self, "status_code", status_code)
+        set_field(self, "headers", headers)
+        set_field(self, "content", content)
 
     def __repr__(self) -> str:
         return f"<Reply [{self.status_code}]>"

@@ -8,10 +8,10 @@ to their client, so each endpoint is described once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import date as Date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._frozen import Frozen, set_field
 from ._http import quote, urlencode
 from ._models import App, AppPage, AsyncAppPage, Deployment, Session, Usage
 from ._response import RawResponse
@@ -26,12 +26,20 @@ __all__ = ["Apps", "AsyncApps", "AsyncSessions", "AsyncUsageResource", "AsyncWit
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Op(Generic[T]):
+class Op(Frozen, Generic[T]):
+    """One API call: what to send and how to read its answer."""
+
+    __slots__ = __match_args__ = ("method", "path", "body", "parse")
     method: str
     path: str
     body: Any
     parse: Callable[[Any], T]
+
+    def __init__(self, method: str, path: str, body: Any, parse: Callable[[Any], T]) -> None:
+        set_field(self, "method", method)
+        set_field(self, "path", path)
+        set_field(self, "body", body)
+        set_field(self, "parse", parse)
 
 
 def path_segment(value: str, what: str = "id") -> str:
@@ -152,8 +160,8 @@ class Apps:
     def list(self, *, cursor: str | None = None, limit: int | None = None) -> AppPage:
         """A page of apps, newest first; iterate it for every app of every page."""
         page = self._client._call(list_apps(cursor, limit))
-        return replace(page, _fetch=lambda next_cursor: self.list(cursor=next_cursor,
-                                                                  limit=limit))
+        return AppPage(page.data, page.next_cursor,
+                       lambda next_cursor: self.list(cursor=next_cursor, limit=limit))
 
     def get(self, app_id: str) -> App:
         return self._client._call(get_app(app_id))
@@ -209,7 +217,7 @@ class AsyncApps:
         async def fetch(next_cursor: str) -> AsyncAppPage:
             return await self.list(cursor=next_cursor, limit=limit)
 
-        return replace(page, _fetch=fetch)
+        return AsyncAppPage(page.data, page.next_cursor, fetch)
 
     async def get(self, app_id: str) -> App:
         return await self._client._call(get_app(app_id))

@@ -10,16 +10,15 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from ._exceptions import QuotaExceededError, RateLimitError
+from ._frozen import Frozen, set_field
 from ._http import parse_http_date
 
 __all__ = ["RetryPolicy", "retry_after"]
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Frozen):
     """Exponential backoff with jitter; ``Retry-After`` honoured up to a cap.
 
     Only connection errors and 429 ``rate_limited`` are retried: any other 4xx
@@ -27,11 +26,21 @@ class RetryPolicy:
     in seconds.
     """
 
-    max_retries: int = 2
-    base: float = 0.5
-    cap: float = 8.0
-    max_retry_after: float = 60.0
-    rand: Callable[[], float] = random.random
+    __slots__ = __match_args__ = ("max_retries", "base", "cap", "max_retry_after", "rand")
+    max_retries: int
+    base: float
+    cap: float
+    max_retry_after: float
+    rand: Callable[[], float]
+
+    def __init__(self, max_retries: int = 2, base: float = 0.5, cap: float = 8.0,
+                 max_retry_after: float = 60.0,
+                 rand: Callable[[], float] = random.random) -> None:
+        set_field(self, "max_retries", max_retries)
+        set_field(self, "base", base)
+        set_field(self, "cap", cap)
+        set_field(self, "max_retry_after", max_retry_after)
+        set_field(self, "rand", rand)
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry number ``attempt`` (1-based), full jitter on half."""

@@ -23,7 +23,7 @@ path without its benchmark"):
   same events: ``tests/test_sse.py`` checks them against a decoder with the
   fast paths turned off, with hypothesis;
 - :meth:`SSEDecoder.feed_fields` hands out plain tuples, much cheaper to make
-  than frozen dataclasses; the stream client uses it, and :meth:`SSEDecoder.feed`
+  than frozen objects; the stream client uses it, and :meth:`SSEDecoder.feed`
   wraps them as :class:`ServerSentEvent`.
 
 Deviation from the spec's dispatch step: the spec's ``EventSource`` sets
@@ -34,24 +34,32 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, fields
 from itertools import repeat
+
+from ._frozen import Frozen, set_field
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
-    """One dispatched event.
+class ServerSentEvent(Frozen):
+    """One dispatched event (a frozen value, a dataclass to :mod:`dataclasses`).
 
     ``id`` is the decoder's last event ID at dispatch (the spec's
     ``lastEventId``), so it is set even on events without an ``id`` field.
     """
 
-    event: str = "message"
-    data: str = ""
-    id: str = ""
-    retry: int | None = None
+    __slots__ = __match_args__ = ("event", "data", "id", "retry")
+    event: str
+    data: str
+    id: str
+    retry: int | None
+
+    def __init__(self, event: str = "message", data: str = "", id: str = "",
+                 retry: int | None = None) -> None:
+        set_field(self, "event", event)
+        set_field(self, "data", data)
+        set_field(self, "id", id)
+        set_field(self, "retry", retry)
 
 
 #: One dispatched event as ``(event, data, id, retry)``, the fields of
@@ -60,12 +68,12 @@ Fields = tuple[str, str, str, int | None]
 
 _new = object.__new__
 _set_event, _set_data, _set_id, _set_retry = (
-    getattr(ServerSentEvent, f.name).__set__ for f in fields(ServerSentEvent))
+    getattr(ServerSentEvent, name).__set__ for name in ServerSentEvent.__slots__)
 
 
 def _sse(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
     # ``ServerSentEvent(event, data, id, retry)`` in about half the time
-    # (CPython 3.11): a frozen dataclass's __init__ sets each field through
+    # (CPython 3.11): a frozen class's __init__ sets each field through
     # object.__setattr__, this sets the slots directly (see _events.py).
     # tests/test_sse.py checks the two agree.
     sse = _new(ServerSentEvent)

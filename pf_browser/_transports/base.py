@@ -18,8 +18,9 @@ for an HTTP status: statuses are the core's business.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from .._frozen import Frozen, set_field
 
 __all__ = [
     "AsyncResponse",
@@ -30,8 +31,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Frozen):
     """One HTTP request, fully formed by the core.
 
     ``headers`` keys are lower-case. ``timeout`` is in seconds (``None``: no
@@ -41,12 +41,23 @@ class Request:
     could only deliver it whole must refuse rather than buffer it.
     """
 
+    __slots__ = __match_args__ = ("method", "url", "headers", "content", "timeout", "stream")
     method: str
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    content: bytes | None = None
-    timeout: float | None = None
-    stream: bool = False
+    headers: Mapping[str, str]
+    content: bytes | None
+    timeout: float | None
+    stream: bool
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str] | None = None,
+                 content: bytes | None = None, timeout: float | None = None,
+                 stream: bool = False) -> None:
+        set_field(self, "method", method)
+        set_field(self, "url", url)
+        set_field(self, "headers", {} if headers is None else headers)
+        set_field(self, "content", content)
+        set_field(self, "timeout", timeout)
+        set_field(self, "stream", stream)
 
     def __repr__(self) -> str:
         # Headers carry the bearer credential: never print them.
