@@ -87,7 +87,22 @@ async function switchAccount(event) {
   changed.click();
 }
 
+// Python normally starts in a few seconds. If the page is still booting after
+// SLOW_BOOT_MS, say so beside the boot step (which shows how far it got), and
+// what a person can do, rather than leave a bar that seems to have stopped.
+const SLOW_BOOT_MS = 30000;
+
+function sayIfBootIsSlow() {
+  const status = document.getElementById("status");
+  const boot = document.getElementById("boot");
+  if (!status || !boot || status.dataset.state !== "booting") return;
+  const note = el("span", { class: "boot-slow", "data-testid": "boot-slow" },
+    "This is taking longer than usual. If the step above stops changing, reload the page.");
+  boot.append(note);
+}
+
 addEventListener("DOMContentLoaded", () => {
+  setTimeout(sayIfBootIsSlow, SLOW_BOOT_MS);
   renderAccount();
   // The worker page's Python is busy while a run streams, so Cancel is a flag
   // that it reads between events (py/main_worker.py).

@@ -400,6 +400,26 @@ def test_a_page_on_another_origin_cannot_sign_the_user_out_or_in(
     assert who is not None and who["id"] == BUILDER.id
 
 
+def test_a_boot_that_stalls_says_so_in_the_page(page: PlaywrightPage, demo: Demo) -> None:
+    """Python's runtime never arrives (its WebAssembly is held back): after
+    half a minute on the page's clock, the boot bar says it is taking longer
+    than usual and what to do, beside the step it stopped at. Chromium only:
+    it needs Playwright's clock and request interception."""
+    page.set_default_timeout(RUN_TIMEOUT * 1000)
+    page.clock.install()
+    held: list[str] = []
+    page.route("**/*.wasm", lambda route: held.append(route.request.url))  # never answered
+    page.goto(demo.origin + "/")
+    expect(page.get_by_test_id("boot-slow")).to_have_count(0)
+    page.wait_for_function("() => document.querySelectorAll('script').length > 0")
+    assert page.get_by_test_id("status").get_attribute("data-state") == "booting"
+    page.clock.fast_forward(31_000)
+    expect(page.get_by_test_id("boot-slow")).to_contain_text("taking longer than usual")
+    expect(page.get_by_test_id("boot-slow")).to_contain_text("reload the page")
+    assert held, "the test held nothing back: the boot did not ask for WebAssembly"
+    assert page.get_by_test_id("status").get_attribute("data-state") == "booting"
+
+
 def test_when_the_app_server_cannot_reach_promptfloe_the_page_says_so(
         engine: Browser, site_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
