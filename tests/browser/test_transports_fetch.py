@@ -133,7 +133,7 @@ def test_a_timeout_raises_APITimeoutError_and_aborts(py_page: PyPage, peer: Peer
 chunks = []
 try:
     response = await transport.send(Request("GET",
-        "{peer.origin}/hang?phase={phase}&tag={tag}", timeout=0.5))
+        "{peer.origin}/hang?phase={phase}&tag={tag}", timeout=2.0))
     async for chunk in response.aiter_bytes():
         chunks.append(chunk)
     outcome = "no timeout"

@@ -184,7 +184,7 @@ await transport.ready()
 chunks = []
 try:
     response = transport.send(Request("GET",
-        "{peer.origin}/hang?phase={phase}&tag={tag}", timeout=0.5))
+        "{peer.origin}/hang?phase={phase}&tag={tag}", timeout=2.0))
     for chunk in response.iter_bytes():
         chunks.append(chunk)
     outcome = "no timeout"

@@ -16,8 +16,10 @@ from pf_server.testing import LiveServer
 
 @pytest.fixture(scope="module")
 def paced() -> Iterator[Any]:
-    """Files 0.1 s apart, so a run is still going while a test looks at it."""
-    with LiveServer(pace=0.1) as server:
+    """Files 0.5 s apart, so a run is still going while a test looks at it,
+    even on a busy machine (at 0.1 s, a run once ended before the test could
+    drop its stream)."""
+    with LiveServer(pace=0.5) as server:
         yield server
 
 
