@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,7 @@ CHROMIUM = "/usr/bin/chromium"
 FIREFOX = "/usr/bin/firefox-esr"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
+WEBKIT_SESSION_TIMEOUT = 60  # s: MiniBrowser starts in a few, even on a busy machine
 XVFB = "/usr/bin/Xvfb"
 
 # What to install when an engine is missing (build.py test installs these as root).
@@ -752,10 +754,41 @@ class WebKitBrowser(Browser):
                     "--ignore-host=127.0.0.1", "--ignore-host=localhost",
                     "--ignore-host=*.localhost", "--ignore-host=::1"):
             options.add_argument(arg)
-        driver = WebKitGTK(options=options,
-                           service=Service(executable_path=WEBKIT_DRIVER, env=self.env))
-        driver.set_page_load_timeout(120)
-        return WebKitPage(self, driver)
+        for attempt in (1, 2):
+            log = tempfile.NamedTemporaryFile(prefix="pf-webkitdriver-", suffix=".log",
+                                              delete=False)
+            service = Service(executable_path=WEBKIT_DRIVER, env=self.env, log_output=log.name)
+            started: dict[str, Any] = {}
+
+            def start(service: Any = service, started: dict[str, Any] = started) -> None:
+                try:
+                    started["driver"] = WebKitGTK(options=options, service=service)
+                except BaseException as exc:  # reported below
+                    started["error"] = exc
+
+            # Now and then WebKitWebDriver never answers the new-session
+            # request (no MiniBrowser starts), and Selenium waits for ever:
+            # bounded here, then the driver is killed and started once more.
+            thread = threading.Thread(target=start, daemon=True, name="webkit-session")
+            thread.start()
+            thread.join(WEBKIT_SESSION_TIMEOUT)
+            if "driver" in started:
+                driver = started["driver"]
+                driver.set_page_load_timeout(120)
+                os.unlink(log.name)
+                return WebKitPage(self, driver)
+            if service.process is not None:
+                service.process.kill()  # unblocks the request, if it still waits
+            thread.join(10)
+            why = started.get("error") or (f"no session after {WEBKIT_SESSION_TIMEOUT} s")
+            logged = Path(log.name).read_text(errors="replace")[-1500:]
+            os.unlink(log.name)
+            if attempt == 2:
+                raise RuntimeError(f"webkit: could not start MiniBrowser twice: {why}; "
+                                   f"WebKitWebDriver said: {logged!r}")
+            warnings.warn(f"webkit: MiniBrowser did not start ({why}); trying once more",
+                          stacklevel=2)
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.xvfb.close()
