@@ -26,6 +26,7 @@ __all__ = [
     "AsyncResponse",
     "AsyncTransport",
     "Request",
+    "ResponseHead",
     "SyncResponse",
     "SyncTransport",
 ]
@@ -82,6 +83,27 @@ class Request(Frozen):
         """The body as JSON (None if there is none)."""
         import json
         return None if self.content is None else json.loads(self.content)
+
+
+class ResponseHead:
+    """What each transport's response has before its body: the status and the
+    headers (names lower-case). Its repr shows the status only: headers may
+    carry credentials, such as a minted session in ``set-cookie``."""
+
+    def __init__(self, status_code: int, headers: Mapping[str, str]) -> None:
+        self._status_code = status_code
+        self._headers = headers
+
+    @property
+    def status_code(self) -> int:
+        return self._status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._headers
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self._status_code}]>"
 
 
 class SyncResponse(Protocol):

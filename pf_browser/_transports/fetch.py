@@ -22,7 +22,7 @@ import js
 from pyodide.ffi import JsException, to_js
 
 from .._exceptions import APIConnectionError, APITimeoutError
-from .base import Request
+from .base import Request, ResponseHead
 
 __all__ = ["FetchResponse", "FetchTransport"]
 
@@ -79,30 +79,18 @@ class FetchTransport:
         return None
 
 
-class FetchResponse:
+class FetchResponse(ResponseHead):
     """An ``AsyncResponse`` whose body is still on the wire."""
 
     def __init__(self, status_code: int, headers: Mapping[str, str], response: Any,
                  controller: Any, timeout: float | None) -> None:
-        self._status_code = status_code
         # Fetch's Headers already lower-cases names (WHATWG Fetch, "header list").
-        self._headers = headers
+        super().__init__(status_code, headers)
         self._response = response
         self._controller = controller
         self._timeout = timeout
         self._reader: Any = None
         self._done = False
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._headers
-
-    def __repr__(self) -> str:
-        return f"<FetchResponse [{self._status_code}]>"
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
         # Fetch allows a null body for 204, 304 and HEAD (Chromium gives an empty one).

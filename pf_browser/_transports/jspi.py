@@ -35,7 +35,7 @@ from pyodide.ffi import (
 )
 
 from .._exceptions import APIConnectionError, APITimeoutError, PromptFloeError
-from .base import Request
+from .base import Request, ResponseHead
 from .choice import cannot_stream_message
 from .fetch import _UNREACHABLE, _without_detail
 
@@ -86,28 +86,16 @@ class JspiTransport:
         return None
 
 
-class JspiResponse:
+class JspiResponse(ResponseHead):
     """A ``SyncResponse`` whose body is still on the wire."""
 
     def __init__(self, status_code: int, headers: Mapping[str, str], response: Any,
                  waiter: _Waiter) -> None:
-        self._status_code = status_code
-        self._headers = headers  # fetch's Headers are lower-cased already
+        super().__init__(status_code, headers)  # fetch's Headers are lower-cased already
         self._response = response
         self._waiter = waiter
         self._reader: Any = None
         self._done = False
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._headers
-
-    def __repr__(self) -> str:
-        return f"<JspiResponse [{self._status_code}]>"
 
     def iter_bytes(self) -> Iterator[bytes]:
         body = self._response.body

@@ -54,7 +54,7 @@ import js
 from pyodide.ffi import JsException, to_js
 
 from .._exceptions import APIConnectionError, APITimeoutError
-from .base import Request
+from .base import Request, ResponseHead
 from .fetch import _UNREACHABLE
 
 __all__ = ["PyodideHttpResponse", "PyodideHttpTransport"]
@@ -231,28 +231,16 @@ class PyodideHttpTransport:
             self._helper = self._started = None
 
 
-class PyodideHttpResponse:
+class PyodideHttpResponse(ResponseHead):
     """A ``SyncResponse``: either a pyodide-http stream or an already-read body."""
 
     def __init__(self, status_code: int, headers: Mapping[str, str], *,
                  body: bytes | None = None, stream: Any = None,
                  abandon: _Abandon | None = None) -> None:
-        self._status_code = int(status_code)
-        self._headers = {k.lower(): v for k, v in headers.items()}
+        super().__init__(int(status_code), {k.lower(): v for k, v in headers.items()})
         self._body = body
         self._stream = stream
         self._abandon = abandon
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._headers
-
-    def __repr__(self) -> str:
-        return f"<PyodideHttpResponse [{self._status_code}]>"
 
     def iter_bytes(self) -> Iterator[bytes]:
         if self._body is not None:

@@ -409,9 +409,9 @@ def test_a_boot_that_stalls_says_so_in_the_page(page: PlaywrightPage, demo: Demo
     page.clock.install()
     held: list[str] = []
     page.route("**/*.wasm", lambda route: held.append(route.request.url))  # never answered
-    page.goto(demo.origin + "/")
+    with page.expect_request("**/*.wasm", timeout=BOOT_TIMEOUT * 1000):
+        page.goto(demo.origin + "/")
     expect(page.get_by_test_id("boot-slow")).to_have_count(0)
-    page.wait_for_function("() => document.querySelectorAll('script').length > 0")
     assert page.get_by_test_id("status").get_attribute("data-state") == "booting"
     page.clock.fast_forward(31_000)
     expect(page.get_by_test_id("boot-slow")).to_contain_text("taking longer than usual")
