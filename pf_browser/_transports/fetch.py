@@ -50,18 +50,10 @@ class FetchTransport:
 
     async def send(self, request: Request) -> FetchResponse:
         controller = js.AbortController.new()
-        options: dict[str, Any] = {
-            "method": request.method,
-            "headers": dict(request.headers),
-            "credentials": self._credentials,
-            "signal": controller.signal,
-        }
-        if request.content is not None:
-            options["body"] = to_js(request.content)
-        js_options = to_js(options, dict_converter=js.Object.fromEntries)
         try:
-            response = await _bounded(js.fetch(request.url, js_options), request.timeout,
-                                      controller)
+            response = await _bounded(
+                js.fetch(request.url, _init(request, self._credentials, controller)),
+                request.timeout, controller)
         except JsException as exc:
             # fetch rejects with a bare TypeError on network and CORS
             # failures alike; the browser deliberately tells the page nothing more.
@@ -69,14 +61,31 @@ class FetchTransport:
         except asyncio.CancelledError:
             controller.abort()
             raise
-        headers = js.Object.fromEntries(response.headers).to_py()
-        return FetchResponse(int(response.status), headers, response, controller,
+        return FetchResponse(int(response.status), _headers(response), response, controller,
                              request.timeout)
 
     async def aclose(self) -> None:
         # Each request owns its controller and closes through its response;
         # the transport holds nothing between requests.
         return None
+
+
+def _init(request: Request, credentials: str, controller: Any) -> Any:
+    """fetch's options for ``request`` (a JavaScript object), aborted through ``controller``."""
+    options: dict[str, Any] = {
+        "method": request.method,
+        "headers": dict(request.headers),
+        "credentials": credentials,
+        "signal": controller.signal,
+    }
+    if request.content is not None:
+        options["body"] = to_js(request.content)
+    return to_js(options, dict_converter=js.Object.fromEntries)
+
+
+def _headers(response: Any) -> dict[str, str]:
+    """A fetch Response's headers (names already lower-case, WHATWG Fetch "header list")."""
+    return dict(js.Object.fromEntries(response.headers).to_py())
 
 
 class FetchResponse(ResponseHead):

@@ -31,13 +31,12 @@ from pyodide.ffi import (
     create_once_callable,
     create_proxy,
     run_sync,
-    to_js,
 )
 
 from .._exceptions import APIConnectionError, APITimeoutError, PromptFloeError
 from .base import Request, ResponseHead
 from .choice import cannot_stream_message
-from .fetch import _UNREACHABLE, _without_detail
+from .fetch import _UNREACHABLE, _headers, _init, _without_detail
 
 __all__ = ["JspiResponse", "JspiTransport", "jspi_conditions", "pause"]
 
@@ -66,20 +65,11 @@ class JspiTransport:
             raise PromptFloeError(cannot_stream_message(jspi_conditions()).replace(
                 "cannot stream events here", "cannot wait for the network here", 1))
         controller = js.AbortController.new()
-        options: dict[str, Any] = {
-            "method": request.method,
-            "headers": dict(request.headers),
-            "credentials": self._credentials,
-            "signal": controller.signal,
-        }
-        if request.content is not None:
-            options["body"] = to_js(request.content)
         waiter = _Waiter(controller, request.timeout)
         # fetch rejects with a bare TypeError on network and CORS failures alike.
-        response = waiter.wait(js.fetch(request.url, to_js(
-            options, dict_converter=js.Object.fromEntries)), _UNREACHABLE)
-        headers = js.Object.fromEntries(response.headers).to_py()
-        return JspiResponse(int(response.status), headers, response, waiter)
+        response = waiter.wait(js.fetch(request.url, _init(request, self._credentials,
+                                                           controller)), _UNREACHABLE)
+        return JspiResponse(int(response.status), _headers(response), response, waiter)
 
     def close(self) -> None:
         # Each request owns its controller and closes through its response.
