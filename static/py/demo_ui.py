@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pf_browser import FileEvent, ReadyEvent, RunEvent
+
 
 def human_bytes(n: int) -> str:
     """1234 -> '1.2 KB' (decimal units, as file managers show them)."""
@@ -79,6 +81,16 @@ class View:
         # test waits for this count before it reads data-state. Written last,
         # so whoever sees the new count also sees this run's state.
         self._id("status").setAttribute("data-runs", str(self.runs))
+
+    def show(self, event: object) -> None:
+        """One event of a run, as every page shows it: the run's start, each
+        file as it arrives, then the app in the preview."""
+        if isinstance(event, RunEvent):
+            self.run_started(event.run_id, event.app_id)
+        elif isinstance(event, FileEvent):
+            self.add_file(event.path, event.size)
+        elif isinstance(event, ReadyEvent):
+            self.show_preview(event.preview_url)
 
     def run_started(self, run_id: str, app_id: str) -> None:
         # data-run-id: lets a test ask the server about this very run.

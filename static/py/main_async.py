@@ -14,7 +14,7 @@ from demo_errors import describe
 from demo_ui import View
 from pyodide.ffi import create_proxy
 
-from pf_browser import AsyncPromptFloe, FileEvent, PromptFloeError, ReadyEvent, RunEvent
+from pf_browser import AsyncPromptFloe, PromptFloeError
 
 view = View(js.document)
 
@@ -72,12 +72,7 @@ class Demo:
         try:
             async with self.client.apps.generate_stream(prompt) as stream:
                 async for event in stream:
-                    if isinstance(event, RunEvent):
-                        view.run_started(event.run_id, event.app_id)
-                    elif isinstance(event, FileEvent):
-                        view.add_file(event.path, event.size)
-                    elif isinstance(event, ReadyEvent):
-                        view.show_preview(event.preview_url)
+                    view.show(event)
         except asyncio.CancelledError:
             view.cancelled()
         except PromptFloeError as exc:

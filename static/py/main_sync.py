@@ -19,7 +19,7 @@ from demo_errors import describe
 from demo_ui import View
 from pyodide.ffi import can_run_sync, create_proxy
 
-from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent, Stream
+from pf_browser import PromptFloe, PromptFloeError, Stream
 
 view = View(js.document)
 
@@ -48,12 +48,7 @@ class Demo:
                 for event in stream:
                     if self.cancelled:  # pressed while the stream was opening
                         break
-                    if isinstance(event, RunEvent):
-                        view.run_started(event.run_id, event.app_id)
-                    elif isinstance(event, FileEvent):
-                        view.add_file(event.path, event.size)
-                    elif isinstance(event, ReadyEvent):
-                        view.show_preview(event.preview_url)
+                    view.show(event)
             if self.cancelled:
                 view.cancelled()
         except PromptFloeError as exc:

@@ -14,7 +14,7 @@ from demo_errors import describe
 from demo_ui import View
 from pyscript import document, when, window
 
-from pf_browser import FileEvent, PromptFloe, PromptFloeError, ReadyEvent, RunEvent
+from pf_browser import PromptFloe, PromptFloeError
 from pf_browser.transports import PyodideHttpTransport
 
 view = View(document)
@@ -73,12 +73,7 @@ def on_generate(_event: object) -> None:
                 if cancel_requested():
                     view.cancelled()
                     break  # leaving the `with` closes the stream and its connection
-                if isinstance(event, RunEvent):
-                    view.run_started(event.run_id, event.app_id)
-                elif isinstance(event, FileEvent):
-                    view.add_file(event.path, event.size)
-                elif isinstance(event, ReadyEvent):
-                    view.show_preview(event.preview_url)
+                view.show(event)
     except PromptFloeError as exc:
         view.error(describe(exc))
     finally:
