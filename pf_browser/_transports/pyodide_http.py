@@ -10,40 +10,46 @@ isolated) the only synchronous request is a synchronous XMLHttpRequest, which
 returns the whole body at once: the transport then *buffers*, and warns once.
 Events of a generation still all arrive, but only when the run has ended.
 
-What we found in pyodide-http 0.2.2, and work around (each has a test in
+The helper worker is ours (``_HELPER``), written after pyodide-http 0.2.2's
+(MIT, Koen Vossen), which this module no longer imports to stream: importing
+``pyodide_http._streaming`` imports ``urllib.request`` (about half a second in
+Pyodide, on the worker page's way to ready) and starts a second helper of its
+own. What we found in pyodide-http's, and do differently (each has a test in
 ``tests/browser/test_transports_pyodide_http.py``):
 
 1. **Why its streaming hung.** It creates its helper worker when imported and
    then blocks the creating thread in ``Atomics.wait``. A worker created by a
    thread does not start until that thread returns to its event loop, so a
    request sent before that never reaches the helper: the wait runs to its
-   timeout (forever, without one). We start our own helper from the same code
-   with a handshake, and stream only once the helper has said it is running;
-   until then a request is buffered (with a warning saying to
-   ``await transport.ready()`` once after creating the client).
+   timeout (forever, without one). Ours answers a handshake, and we stream
+   only once the helper has said it is running; until then a request is
+   buffered (with a warning saying to ``await transport.ready()`` once after
+   creating the client).
 2. Its helper reports a failed ``reader.read()`` with an undefined
    ``encoder`` (a ReferenceError), so Python is never woken; and had it
    woken, the handler then goes on to store 0 (end of body) over the error
    it signalled, so a cut connection would read, now and then, as a normal
-   end. Our prelude answers ``getMore`` itself, signalling each outcome
-   once, and a dropped connection always becomes ``APIConnectionError``.
+   end. Ours signals each outcome once, and a dropped connection always
+   becomes ``APIConnectionError``.
 3. Closing a response, or giving up on one at a timeout, only forgot the
-   reader and left the fetch running: our prelude gives each fetch an
+   reader and left the fetch running: ours gives each fetch an
    ``AbortController`` and aborts it then, so the server sees the disconnect.
 4. ``_ReadStream.readinto`` writes nothing into the raw-memory ``memoryview``
    that ``RawIOBase.read()`` hands it under Pyodide's CPython 3.14, so
-   ``read()`` returns uninitialised bytes: we read with ``read1`` only, whose
-   buffer it fills correctly.
+   ``read()`` returns uninitialised bytes: we copy each chunk out of the
+   shared buffer ourselves (:class:`_HelperBody`).
 5. Its streaming ``send`` logs the fetch options, ``Authorization`` included,
-   to the console: we post the request to the helper ourselves.
+   to the console: ours logs nothing.
 
-Imports only the standard library, ``js``, ``pyodide`` and (lazily)
-``pyodide_http``: load this module under Pyodide only.
+The buffered fallback (a synchronous XMLHttpRequest) is pyodide-http's
+``_core``, imported only when a response is buffered.
+
+Imports only the standard library, ``js``, ``pyodide`` and (for a buffered
+response only) ``pyodide_http``: load this module under Pyodide only.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import warnings
@@ -60,66 +66,87 @@ from .fetch import _UNREACHABLE
 __all__ = ["PyodideHttpResponse", "PyodideHttpTransport"]
 
 _SHARED_BYTES = 1 << 20  # the helper copies at most this much per wake-up
-_CHUNK = 1 << 16  # below the BufferedReader's size, so read1 reads into its own buffer
 
-# Runs before pyodide-http's own helper code, in the same worker scope.
-_PRELUDE = """
+# What a helper's answer in the shared buffer's first Int32 means (pyodide-http's
+# values); a positive number is the length of a chunk of the body.
+_HEAD, _EOF, _FAILED = -1, -2, -4
+
+# The helper worker: it fetches for the blocked worker and copies the answer
+# into each request's SharedArrayBuffer: [state, length, bytes...], waking
+# the waiting thread with Atomics.notify. Messages: {hello} (the handshake),
+# {start, buffer, url, fetchParams}, {getMore: id}, {abandon: id}.
+_HELPER = """
+const HEAD = -1, EOF = -2, FAILED = -4;
 const encoder = new TextEncoder();
-const controllers = {};
-self.addEventListener("message", function (event) {
-  const data = event.data;
-  if (data.hello) {
-    const flag = new Int32Array(data.hello);
-    Atomics.store(flag, 0, 1);
-    Atomics.notify(flag, 0);
-    event.stopImmediatePropagation();
-  } else if (data.abandon) {
-    if (controllers[data.abandon]) controllers[data.abandon].abort();
-    delete controllers[data.abandon];
-    event.stopImmediatePropagation();
-  } else if (data.getMore) {
-    event.stopImmediatePropagation();
-    sendMore(data.getMore);
-  } else if (data.buffer) {
-    controllers[data.requestId] = new AbortController();
-    data.fetchParams.signal = controllers[data.requestId].signal;
-  }
-});
-// Replaces its getMore handler, which after a failed read went on to store 0
-// (end of body) over the error it had just signalled: a cut connection then
-// read as a normal end, depending on which store the waiting thread saw.
-async function sendMore(id) {
-  const conn = connections[id];  // pyodide-http's table, declared below
-  if (!conn) return;
-  const shared = conn.intBuffer;
+const connections = {};
+function signal(ints, state) {
+  Atomics.store(ints, 0, state);
+  Atomics.notify(ints, 0);
+}
+function fail(ints, bytes, error) {
+  const words = encoder.encode(String(error && error.message));
+  const length = Math.min(words.length, bytes.length);
+  bytes.set(words.subarray(0, length));
+  ints[1] = length;
+  signal(ints, FAILED);
+}
+async function start(data) {
+  const id = data.start, ints = new Int32Array(data.buffer);
+  const bytes = new Uint8Array(data.buffer, 8), controller = new AbortController();
+  const conn = { ints, bytes, controller, reader: null, value: null, offset: 0 };
+  connections[id] = conn;
   try {
-    while (!conn.value || conn.curOffset >= conn.value.length) {
-      const part = await conn.reader.read();
+    const response = await fetch(data.url, { ...data.fetchParams, signal: controller.signal });
+    const head = encoder.encode(JSON.stringify(
+      { status: response.status, headers: [...response.headers.entries()] }));
+    conn.reader = response.body ? response.body.getReader() : null;
+    const length = Math.min(head.length, bytes.length);
+    bytes.set(head.subarray(0, length));
+    ints[1] = length;
+    signal(ints, HEAD);
+  } catch (error) {
+    delete connections[id];
+    fail(ints, bytes, error);
+  }
+}
+async function sendMore(id) {
+  const conn = connections[id];
+  if (!conn) return;
+  try {
+    while (!conn.value || conn.offset >= conn.value.length) {
+      const part = conn.reader ? await conn.reader.read() : { done: true };
       if (part.done) {
         delete connections[id];
-        Atomics.store(shared, 0, -2);  // SUCCESS_EOF
-        Atomics.notify(shared, 0);
+        signal(conn.ints, EOF);
         return;
       }
       conn.value = part.value;
-      conn.curOffset = 0;
+      conn.offset = 0;
     }
   } catch (error) {
     delete connections[id];
-    const words = encoder.encode(String(error && error.message));
-    const length = Math.min(words.length, conn.byteBuffer.length);
-    conn.byteBuffer.set(words.subarray(0, length));
-    shared[1] = length;
-    Atomics.store(shared, 0, -4);  // ERROR_EXCEPTION
-    Atomics.notify(shared, 0);
+    fail(conn.ints, conn.bytes, error);
     return;
   }
-  const length = Math.min(conn.value.length - conn.curOffset, conn.byteBuffer.length);
-  conn.byteBuffer.set(conn.value.subarray(conn.curOffset, conn.curOffset + length), 0);
-  conn.curOffset += length;
-  Atomics.store(shared, 0, length);
-  Atomics.notify(shared, 0);
+  const length = Math.min(conn.value.length - conn.offset, conn.bytes.length);
+  conn.bytes.set(conn.value.subarray(conn.offset, conn.offset + length), 0);
+  conn.offset += length;
+  signal(conn.ints, length);
 }
+self.addEventListener("message", (event) => {
+  const data = event.data;
+  if (data.hello) {
+    signal(new Int32Array(data.hello), 1);
+  } else if (data.start) {
+    start(data);
+  } else if (data.getMore) {
+    sendMore(data.getMore);
+  } else if (data.abandon) {
+    const conn = connections[data.abandon];
+    delete connections[data.abandon];
+    if (conn) conn.controller.abort();
+  }
+});
 """
 
 
@@ -186,10 +213,6 @@ class PyodideHttpTransport:
                                    body=bytes(response.body))
 
     def _send_streaming(self, request: Request) -> PyodideHttpResponse:
-        # pyodide-http's own _StreamingFetcher.send logs the request's options,
-        # Authorization header included, to the console: we post it ourselves.
-        from pyodide_http import _streaming
-
         shared = js.SharedArrayBuffer.new(_SHARED_BYTES)
         ints, data = js.Int32Array.new(shared), js.Uint8Array.new(shared, 8)
         params: dict[str, Any] = {"method": request.method, "headers": dict(request.headers)}
@@ -197,23 +220,21 @@ class PyodideHttpTransport:
             params["body"] = to_js(request.content)
         request_id = next(self._request_ids)
         self._helper.postMessage(to_js(
-            {"buffer": shared, "url": js.URL.new(request.url, js.location).href,
-             "fetchParams": params, "requestId": request_id},
+            {"start": request_id, "buffer": shared,
+             "url": js.URL.new(request.url, js.location).href, "fetchParams": params},
             dict_converter=js.Object.fromEntries))
         abandon = _Abandon(self._helper, request_id)
         timeout_ms = int(request.timeout * 1000) if request.timeout else None
         if js.Atomics.wait(ints, 0, 0, timeout_ms) == "timed-out":
             abandon()
             raise APITimeoutError()
-        if ints[0] != _streaming.SUCCESS_HEADER:
+        if ints[0] != _HEAD:
             abandon()
             raise APIConnectionError(_UNREACHABLE)
         head = json.loads(js.TextDecoder.new().decode(data.slice(0, ints[1])))
-        raw = _streaming._ReadStream(ints, data, request.timeout or 0, self._helper,
-                                     head["connectionID"])
-        return PyodideHttpResponse(
-            head["status"], dict(head["headers"]), abandon=abandon,
-            stream=io.BufferedReader(raw, buffer_size=_SHARED_BYTES))
+        body = _HelperBody(self._helper, request_id, ints, data, timeout_ms)
+        return PyodideHttpResponse(head["status"], dict(head["headers"]), abandon=abandon,
+                                   stream=body)
 
     def _why_buffered(self) -> str:
         if not _in_worker():
@@ -259,16 +280,7 @@ class PyodideHttpResponse(ResponseHead):
             self.close()
 
     def _read1(self) -> bytes:
-        from pyodide_http import _core
-
-        try:
-            return bytes(self._stream.read1(_CHUNK))
-        except _core._StreamingTimeout:
-            raise APITimeoutError() from None
-        except _core._StreamingError:
-            raise APIConnectionError(
-                "The connection to the PromptFloe API dropped while reading "
-                "the response; try again.") from None
+        return self._stream.next_chunk()  # type: ignore[no-any-return]
 
     def read(self) -> bytes:
         return b"".join(self.iter_bytes())
@@ -278,6 +290,34 @@ class PyodideHttpResponse(ResponseHead):
         abandon, self._abandon = self._abandon, None
         if abandon is not None:
             abandon()
+
+
+class _HelperBody:
+    """One streamed body: each :meth:`next_chunk` asks the helper for more and waits."""
+
+    def __init__(self, helper: Any, request_id: int, ints: Any, data: Any,
+                 timeout_ms: int | None) -> None:
+        self._helper = helper
+        self._more = to_js({"getMore": request_id}, dict_converter=js.Object.fromEntries)
+        self._ints = ints
+        self._data = data
+        self._timeout_ms = timeout_ms
+
+    def next_chunk(self) -> bytes:
+        """The next chunk of the body, as it arrives; ``b""`` at its end."""
+        ints = self._ints
+        js.Atomics.store(ints, 0, 0)
+        self._helper.postMessage(self._more)
+        if js.Atomics.wait(ints, 0, 0, self._timeout_ms) == "timed-out":
+            raise APITimeoutError()
+        state = ints[0]
+        if state > 0:
+            # A copy out of the shared buffer (decoding or to_bytes() cannot read it).
+            return self._data.slice(0, state).to_bytes()  # type: ignore[no-any-return]
+        if state == _EOF:
+            return b""
+        raise APIConnectionError("The connection to the PromptFloe API dropped while "
+                                 "reading the response; try again.")
 
 
 class _Abandon:
@@ -293,11 +333,8 @@ class _Abandon:
 
 
 def _start_helper() -> tuple[Any, Any]:
-    """Start pyodide-http's helper worker code with our prelude; return it and its flag."""
-    from pyodide_http import _streaming
-
-    code = _PRELUDE + _streaming._STREAMING_WORKER_CODE
-    blob = js.Blob.new([code], to_js({"type": "application/javascript"},
+    """Start the helper worker (``_HELPER``); return it and its running flag."""
+    blob = js.Blob.new([_HELPER], to_js({"type": "application/javascript"},
                                      dict_converter=js.Object.fromEntries))
     helper = js.Worker.new(js.URL.createObjectURL(blob))
     shared = js.SharedArrayBuffer.new(4)

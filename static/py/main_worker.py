@@ -29,8 +29,10 @@ async def fetch_config() -> dict:
     return json.loads(await response.text())
 
 
-config = await fetch_config()  # noqa: F704
+# pyodide-http streams through a helper worker, which starts once this
+# worker's event loop runs: made first, it starts while the config arrives.
 transport = PyodideHttpTransport()
+config = await fetch_config()  # noqa: F704
 # Absolute URL: a worker's own location is not the page's.
 client = PromptFloe(session_url=window.location.origin + "/api/promptfloe/session",
                     base_url=config["apiBaseUrl"], transport=transport)
@@ -50,8 +52,7 @@ def on_account_changed(_event: object) -> None:
     view.ready((user or {}).get("name"), booted)
 
 
-# pyodide-http streams through a helper worker, which starts only once this
-# worker's event loop runs: let it (PyScript allows top-level await here).
+# Streaming once the helper worker is up (at once if it started meanwhile).
 streaming = await transport.ready()  # noqa: F704
 
 

@@ -62,7 +62,8 @@ def test_upstream_readinto_writes_nothing_into_raw_read_buffers(py_page: PyPage)
     # a slice of the memoryview it is given. The memoryview RawIOBase.read()
     # passes under Pyodide's CPython 3.14 is not written by that, so read()
     # returns uninitialised bytes; a BufferedReader's read1 buffer is. That is
-    # why PyodideHttpResponse reads with read1 only.
+    # why our helper's chunks are copied out of the shared buffer by
+    # _HelperBody, never through readinto.
     outcome = py_page.run("""
 import io, js
 class Raw(io.RawIOBase):
@@ -91,6 +92,21 @@ response = transport.send(Request("GET", "{peer.origin}/stream?n=4&delay=0.3"))
 """)
     assert streaming is True
     assert chunks == TICKS
+
+
+def test_streaming_imports_neither_pyodide_http_nor_urllib_request(
+        isolated_py_page: PyPage, peer: PeerServer) -> None:
+    # pyodide_http._streaming imports urllib.request (about half a second in
+    # Pyodide) and starts a helper of its own: the streaming path needs neither.
+    outcome = isolated_py_page.run_in_worker(IMPORTS + f"""
+import sys
+transport = mod.PyodideHttpTransport()
+await transport.ready()
+body = transport.send(Request("GET", "{peer.origin}/stream?n=2")).read()
+[body.count(b"event: tick"), sorted(m for m in sys.modules
+                                    if m.startswith(("pyodide_http", "urllib.request")))]
+""")
+    assert outcome == [2, []]
 
 
 def test_headers_and_body_reach_the_other_origin_when_streaming(
