@@ -36,9 +36,15 @@ class View:
         self.count = 0
         self.size = 0
         self.runs = 0
+        self._nodes: dict[str, Any] = {}
 
     def _id(self, name: str) -> Any:
-        return self.doc.getElementById(name)
+        # The page's elements stay put: each is looked up once (from a worker,
+        # every lookup is a round trip to the page).
+        node = self._nodes.get(name)
+        if node is None:
+            node = self._nodes[name] = self.doc.getElementById(name)
+        return node
 
     def status(self, state: str, text: str) -> None:
         node = self._id("status")
