@@ -16,9 +16,21 @@ export { version };
 const indexURL = new URL("__PYODIDE__", import.meta.url).href;
 const snapshotURL = "__SNAPSHOT__" ? new URL("__SNAPSHOT__", import.meta.url).href : null;
 
-async function fetchSnapshot() {
-  const response = await fetch(snapshotURL);
-  if (!response.ok) throw new Error(`${snapshotURL} answered HTTP ${response.status}`);
+// The snapshot's answer, or null (with the reason in the console) when it
+// cannot be had.
+async function askSnapshot() {
+  if (!snapshotURL || typeof DecompressionStream !== "function") return null;
+  try {
+    const response = await fetch(snapshotURL);
+    if (!response.ok) throw new Error(`${snapshotURL} answered HTTP ${response.status}`);
+    return response;
+  } catch (error) {
+    console.warn("Starting Python without its memory snapshot:", error);
+    return null;
+  }
+}
+
+async function unzip(response) {
   // Stored gzipped (about a fifth of its size); unzipped as it arrives.
   const unzipped = response.body.pipeThrough(new DecompressionStream("gzip"));
   return new Uint8Array(await new Response(unzipped).arrayBuffer());
@@ -27,9 +39,13 @@ async function fetchSnapshot() {
 export async function loadPyodide(options = {}) {
   // PyScript passes the folder of this module as indexURL: the runtime is elsewhere.
   const config = { ...options, indexURL };
-  if (snapshotURL && typeof DecompressionStream === "function") {
+  // Pyodide starts only once the snapshot has answered: a plain boot started
+  // beside a snapshot boot that then fails would fetch and compile the
+  // runtime twice.
+  const response = await askSnapshot();
+  if (response) {
     try {
-      const pyodide = await loadPlain({ ...config, _loadSnapshot: fetchSnapshot() });
+      const pyodide = await loadPlain({ ...config, _loadSnapshot: unzip(response) });
       globalThis.pfPythonBoot = "snapshot";
       return pyodide;
     } catch (error) {
