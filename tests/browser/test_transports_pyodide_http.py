@@ -98,8 +98,11 @@ def test_streaming_imports_neither_pyodide_http_nor_urllib_request(
         isolated_py_page: PyPage, peer: PeerServer) -> None:
     # pyodide_http._streaming imports urllib.request (about half a second in
     # Pyodide) and starts a helper of its own: the streaming path needs neither.
+    # (This worker is shared with other tests, which import them: forgotten first.)
     outcome = isolated_py_page.run_in_worker(IMPORTS + f"""
 import sys
+for name in [m for m in sys.modules if m.startswith(("pyodide_http", "urllib.request"))]:
+    del sys.modules[name]
 transport = mod.PyodideHttpTransport()
 await transport.ready()
 body = transport.send(Request("GET", "{peer.origin}/stream?n=2")).read()
