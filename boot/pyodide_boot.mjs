@@ -9,12 +9,18 @@
 // for another runtime. The page's `files` are unpacked afterwards either way,
 // so a plain boot finds pf_browser there, and a snapshot boot finds the
 // modules it imports later where the snapshot's import system saw them.
+//
+// Pyodide compiles its WebAssembly only once the snapshot has arrived and
+// been unzipped (the snapshot's length sizes the memory): this module starts
+// compiling it at once, so the two overlap, and a plain boot after a failed
+// snapshot boot reuses it (withModule).
 import { loadPyodide as loadPlain, version } from "__PYODIDE__pyodide.mjs";
 
 export { version };
 
 const indexURL = new URL("__PYODIDE__", import.meta.url).href;
 const snapshotURL = "__SNAPSHOT__" ? new URL("__SNAPSHOT__", import.meta.url).href : null;
+const wasmURL = new URL("pyodide.asm.wasm", indexURL).href;
 
 // The snapshot's answer, or null (with the reason in the console) when it
 // cannot be had.
@@ -36,23 +42,51 @@ async function unzip(response) {
   return new Uint8Array(await new Response(unzipped).arrayBuffer());
 }
 
+// Runs load() so that Pyodide's WebAssembly.instantiateStreaming of the
+// runtime's URL gets `compiled`, the module compiled here (anything else, or
+// a failed compile, goes to the browser's own, as without this module).
+async function withModule(compiled, load) {
+  const instantiateStreaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async function (source, imports) {
+    const response = await source;
+    if (response && response.url === wasmURL) {
+      try {
+        const module = await compiled;
+        return { module, instance: await WebAssembly.instantiate(module, imports) };
+      } catch {
+        // compile it from Pyodide's own response instead
+      }
+    }
+    return instantiateStreaming.call(WebAssembly, response, imports);
+  };
+  try {
+    return await load();
+  } finally {
+    WebAssembly.instantiateStreaming = instantiateStreaming;
+  }
+}
+
 export async function loadPyodide(options = {}) {
   // PyScript passes the folder of this module as indexURL: the runtime is elsewhere.
   const config = { ...options, indexURL };
+  const compiled = typeof WebAssembly.compileStreaming === "function"
+    ? WebAssembly.compileStreaming(fetch(wasmURL))
+    : Promise.reject(new Error("no WebAssembly.compileStreaming"));
+  compiled.catch(() => {});  // then Pyodide compiles it from its own response
   // Pyodide starts only once the snapshot has answered: a plain boot started
-  // beside a snapshot boot that then fails would fetch and compile the
-  // runtime twice.
+  // beside a snapshot boot that then fails would fetch the runtime twice.
   const response = await askSnapshot();
   if (response) {
     try {
-      const pyodide = await loadPlain({ ...config, _loadSnapshot: unzip(response) });
+      const pyodide = await withModule(
+        compiled, () => loadPlain({ ...config, _loadSnapshot: unzip(response) }));
       globalThis.pfPythonBoot = "snapshot";
       return pyodide;
     } catch (error) {
       console.warn("Starting Python without its memory snapshot:", error);
     }
   }
-  const pyodide = await loadPlain(config);
+  const pyodide = await withModule(compiled, () => loadPlain(config));
   globalThis.pfPythonBoot = "plain";
   return pyodide;
 }

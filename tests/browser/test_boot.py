@@ -216,6 +216,48 @@ def test_without_a_usable_snapshot_the_page_boots_plainly(
 
 # -- caching across visits and builds -------------------------------------------
 
+# The boot module compiles the runtime while the snapshot arrives, and hands
+# that module to Pyodide: counted here, around the browser's own functions.
+WASM_COUNTER = """
+window.wasmCalls = {compileStreaming: 0, instantiateStreaming: 0};
+for (const name of ["compileStreaming", "instantiateStreaming"]) {
+  const real = WebAssembly[name];
+  WebAssembly[name] = function (...args) {
+    window.wasmCalls[name] += 1;
+    return real.apply(WebAssembly, args);
+  };
+}
+"""
+
+
+@pytest.mark.parametrize(("snapshot", "boot"), [(None, "snapshot"),
+                                                ({"status": 200, "body": b"\\x1f\\x8b damaged"},
+                                                 "plain")])
+def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
+        page: Page, demo: Demo, snapshot: dict[str, Any] | None, boot: str) -> None:
+    page.add_init_script(WASM_COUNTER)
+    if snapshot is not None:
+        page.route("**/_v/snapshot-*", lambda route: route.fulfill(**snapshot))
+    open_demo(page, demo.origin, user=BUILDER)
+    assert booted(page) == boot
+    # Compiled once by the boot module, never again from Pyodide's own
+    # response, even by the plain boot after a failed snapshot boot.
+    assert page.evaluate("window.wasmCalls") == {"compileStreaming": 1,
+                                                 "instantiateStreaming": 0}
+    generate(page)
+
+
+def test_if_compiling_early_fails_pyodide_compiles_the_runtime_itself(
+        page: Page, demo: Demo) -> None:
+    page.add_init_script(WASM_COUNTER + """
+WebAssembly.compileStreaming = () => Promise.reject(new TypeError("not here"));
+""")
+    open_demo(page, demo.origin, user=BUILDER)
+    assert booted(page) == "snapshot"
+    assert page.evaluate("window.wasmCalls.instantiateStreaming") == 1
+    generate(page)
+
+
 class Counting:
     """An ASGI wrapper that counts the paths asked for."""
 
