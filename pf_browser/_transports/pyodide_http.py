@@ -253,7 +253,7 @@ class PyodideHttpTransport:
 
 
 class PyodideHttpResponse(ResponseHead):
-    """A ``SyncResponse``: either a pyodide-http stream or an already-read body."""
+    """A ``SyncResponse``: either a body streamed by the helper or an already-read one."""
 
     def __init__(self, status_code: int, headers: Mapping[str, str], *,
                  body: bytes | None = None, stream: Any = None,
@@ -273,7 +273,7 @@ class PyodideHttpResponse(ResponseHead):
             while self._stream is not None:
                 chunk = self._read1()
                 if not chunk:
-                    self._stream = None  # pyodide-http already freed the connection
+                    self._stream = None  # the helper already forgot the connection
                     return
                 yield chunk
         finally:
