@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engines.py              (builds site/ with build.py first)
     PF_SITE=path python benchmarks/bench_engines.py [ROUNDS]   (uses a built site as is)
+    python benchmarks/bench_engines.py --boot [ROUNDS]   (Firefox: page ready vs a bare page)
 
 The real demo: the local PromptFloe API and the demo app server on two
 loopback origins (one set for all engines), the main-thread page with the
@@ -16,6 +17,12 @@ round (paired), then as the median of those ratios.
 - generate, first file / done: from the click on Generate to the first file
   listed, and to the run done with its preview, by the page's clock (the
   median of three runs in one page, signed in).
+
+``--boot``: bench_browser.py's page-ready figures in Firefox (which the
+facade can start afresh, with an empty profile, for each cold load): the
+main and worker pages against the bare PyScript page, alternating, each
+cold (a new Firefox, a new profile) and then returning (the same page
+opened again in that tab, its cache warm).
 """
 
 from __future__ import annotations
@@ -76,6 +83,74 @@ GENERATE = """new Promise((resolve, reject) => {
 })"""
 
 
+# The bare page stamps window.pyReadyAt once its Python ran; a demo page's
+# status turns "ready" (stamped as it happens).
+READY_AT = """new Promise(resolve => {
+  const status = document.querySelector('[data-testid="status"]');
+  if (status === null) {
+    const poll = () => window.pyReadyAt !== undefined ? resolve(window.pyReadyAt)
+                                                     : setTimeout(poll, 2);
+    return poll();
+  }
+  const done = () => status.dataset.state === "ready";
+  if (done()) return resolve(performance.now());
+  new MutationObserver((_, observer) => {
+    if (done()) { observer.disconnect(); resolve(performance.now()); }
+  }).observe(status, {attributes: true});
+})"""
+BOOT_PAGES = {"bare": "/_bench/bare.html", "main": "/", "worker": "/worker.html"}
+
+
+def boot_rounds(rounds: int, site: Path) -> None:
+    from bench_browser import bare_page, runtime_urls
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    engine = "firefox"
+    if missing(engine):
+        raise SystemExit(f"bench_engines --boot: {missing(engine)}")
+    bare = bare_page(*runtime_urls(site))
+    got: dict[str, list[float]] = {}
+    with StrayCatcher() as catcher, LiveServer(allowed_origins=[]) as api:
+        app = create_app(api_base_url=api.base_url, api_key=api.api_key, site_dir=site,
+                         users=[USER])
+        app.router.routes.insert(0, Route("/_bench/bare.html",
+                                          lambda request: HTMLResponse(bare)))
+        with ThreadedServer(app) as app_server:
+            api.set_allowed_origins([app_server.origin])
+            browser = launch(engine, catcher)
+            try:
+                for n in range(rounds):
+                    for name, path in BOOT_PAGES.items():
+                        browser.restart()  # a new Firefox with an empty profile: cold
+                        with browser.page() as page:
+                            for visit in ("cold", "again"):
+                                page.goto(app_server.origin + path)
+                                got.setdefault(f"{name}_{visit}", []).append(
+                                    float(page.evaluate(READY_AT, timeout=TIMEOUT)))
+                            if page.strays():
+                                raise SystemExit(f"{name}: asked non-local hosts")
+                        print(f"round {n + 1} {name}: cold {got[f'{name}_cold'][-1]:.0f} ms, "
+                              f"returning {got[f'{name}_again'][-1]:.0f} ms", flush=True)
+            finally:
+                browser.close()
+    med = {k: statistics.median(v) for k, v in got.items()}
+    print(f"\n{engine}, page ready, medians of {rounds} alternating rounds (page clock); "
+          "paired = the median of each round's own ratios")
+    print(f"  bare PyScript page: cold {med['bare_cold']:.0f} ms, "
+          f"returning {med['bare_again']:.0f} ms")
+    for name in ("main", "worker"):
+        paired = statistics.median(o / b for o, b in zip(got[f"{name}_cold"], got["bare_cold"],
+                                                         strict=True))
+        again = statistics.median(a / c for a, c in zip(got[f"{name}_again"],
+                                                        got[f"{name}_cold"], strict=True))
+        print(f"  {name + ' page:':13} cold {med[f'{name}_cold']:5.0f} ms = "
+              f"{med[f'{name}_cold'] / med['bare_cold']:.2f}x bare (paired {paired:.2f}x); "
+              f"returning {med[f'{name}_again']:5.0f} ms = "
+              f"{med[f'{name}_again'] / med[f'{name}_cold']:.2f}x its cold load "
+              f"(paired {again:.2f}x)")
+
+
 def site_dir() -> Path:
     if env := os.environ.get("PF_SITE"):
         return Path(env)
@@ -113,7 +188,11 @@ def sign_in(page: Page) -> None:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    args = [a for a in sys.argv[1:] if a != "--boot"]
+    rounds = int(args[0]) if args else 3
+    if "--boot" in sys.argv[1:]:
+        boot_rounds(rounds, site_dir())
+        return
     engines = [e for e in ENGINES if not missing(e)]
     for engine in ENGINES:
         if engine not in engines:
