@@ -295,10 +295,14 @@ class Browser:
     def close(self) -> None:
         raise NotImplementedError
 
-    def restart(self) -> bool:
-        """Start this engine afresh (a new process, a new profile), where that
-        means anything; True if it did. Pages opened before are gone."""
-        return False
+    #: restart() starts the engine afresh (Firefox).
+    can_restart = False
+
+    def restart(self) -> None:
+        """Start this engine afresh (a new process, a new profile), where
+        :attr:`can_restart`. Pages opened before are gone."""
+        raise NotImplementedError(f"{self.engine} is not restarted: it starts a browser "
+                                  "per page or shares the test session's")
 
     @contextmanager
     def page(self) -> Iterator[Page]:
@@ -532,10 +536,11 @@ class FirefoxBrowser(Browser):
     def __init__(self, catcher: StrayCatcher) -> None:
         self._start(catcher)
 
-    def restart(self) -> bool:
+    can_restart = True
+
+    def restart(self) -> None:
         self.close()
         self._start(self.catcher)
-        return True
 
     def _start(self, catcher: StrayCatcher) -> None:
         self.catcher = catcher
