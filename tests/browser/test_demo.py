@@ -251,7 +251,8 @@ def test_a_request_off_loopback_is_caught(engine: Browser, demo: Demo) -> None:
 
 class TestSignedOut:
     @pytest.fixture(scope="class")
-    def shared(self, engine: Browser, demo: Demo) -> Iterator[Page]:
+    @staticmethod
+    def shared(engine: Browser, demo: Demo) -> Iterator[Page]:
         with demo_page(engine, demo.origin) as page:
             yield page
 
@@ -283,7 +284,8 @@ class TestBuilder:
     """Signed in with the build scope: one page per engine, several runs in it."""
 
     @pytest.fixture(scope="class")
-    def shared(self, engine: Browser, demo: Demo) -> Iterator[Page]:
+    @staticmethod
+    def shared(engine: Browser, demo: Demo) -> Iterator[Page]:
         with demo_page(engine, demo.origin, user=BUILDER) as page:
             yield page
 
@@ -350,7 +352,8 @@ def test_read_only_user_gets_a_clear_error_for_generate(engine: Browser, demo: D
 
 class TestWorker:
     @pytest.fixture(scope="class")
-    def shared(self, engine: Browser, demo: Demo) -> Iterator[Page]:
+    @staticmethod
+    def shared(engine: Browser, demo: Demo) -> Iterator[Page]:
         with demo_page(engine, demo.origin, "/worker.html", user=BUILDER) as page:
             yield page
 

@@ -51,7 +51,8 @@ class TestSyncBuilder:
     """Signed in with the build scope: one page per engine, several runs in it."""
 
     @pytest.fixture(scope="class")
-    def shared(self, engine: Browser, demo: Demo) -> Iterator[Page]:
+    @staticmethod
+    def shared(engine: Browser, demo: Demo) -> Iterator[Page]:
         with demo_page(engine, demo.origin, PAGE, user=BUILDER) as page:
             yield page
 
