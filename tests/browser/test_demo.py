@@ -212,6 +212,31 @@ def preview_app(page: Page, demo: Demo) -> dict[str, Any]:
     return app
 
 
+def generates_then_previews(page: Page, demo: Demo) -> None:
+    """A run as Ada: every file listed in the API's order, then the app itself
+    rendered in the preview iframe from its own origin."""
+    generate(page)
+    app = preview_app(page, demo)
+    assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
+    assert listed_files(page) == [f["path"] for f in app["files"]]
+    assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+    page.wait_for_frame_text(tid("preview"), "bakery", timeout=RUN_TIMEOUT)
+
+
+def one_refresh_after_a_revoke(page: Page, demo: Demo) -> int:
+    """Revoke Ada's sessions between two runs: the second run costs exactly
+    one session fetch and still lists its files. Returns the mint count
+    before the revoke."""
+    generate(page)  # the page holds a token (fetched on first use, or earlier)
+    before = demo.mints(BUILDER)
+    revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
+    assert revoked.status_code < 300, revoked.text
+    generate(page, "A to-do list for a climbing club")
+    assert demo.mints(BUILDER) == before + 1  # exactly one refresh after the revoke
+    assert listed_files(page), "the run after the refresh listed no file"
+    return before
+
+
 def cancel_mid_stream(page: Page, demo: Demo, pace: float = 2.0) -> None:
     # Files ``pace`` s apart: long enough to cancel after the first file even
     # when a look at the page takes a second or two under load.
@@ -295,23 +320,11 @@ class TestBuilder:
 
     def test_prompt_lists_every_file_in_order_then_previews_the_app(
             self, page: Page, demo: Demo) -> None:
-        generate(page)
-        app = preview_app(page, demo)
-        assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
-        assert listed_files(page) == [f["path"] for f in app["files"]]
-        assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
-        # The generated app itself, rendered in the iframe from the API origin.
-        page.wait_for_frame_text(tid("preview"), "bakery", timeout=RUN_TIMEOUT)
+        generates_then_previews(page, demo)
 
     def test_revoked_session_is_replaced_by_exactly_one_refresh(
             self, page: Page, demo: Demo) -> None:
-        generate(page)  # the page holds a token (fetched on first use, or earlier)
-        before = demo.mints(BUILDER)
-        revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
-        assert revoked.status_code < 300, revoked.text
-        generate(page, "A to-do list for a climbing club")
-        assert demo.mints(BUILDER) == before + 1  # exactly one refresh after the revoke
-        assert listed_files(page), "the run after the refresh listed no file"
+        before = one_refresh_after_a_revoke(page, demo)
         generate(page, "A timetable for a ferry")
         assert demo.mints(BUILDER) == before + 1  # and the new token is kept
 

@@ -18,15 +18,13 @@ from _drivers import Browser, Page
 from test_demo import (
     BOOT_TIMEOUT,
     BUILDER,
-    RUN_TIMEOUT,
     Demo,
     cancel_mid_stream,
     checked,
     demo_page,
     demo_servers,
-    generate,
-    listed_files,
-    preview_app,
+    generates_then_previews,
+    one_refresh_after_a_revoke,
     status_text,
     tid,
 )
@@ -63,22 +61,11 @@ class TestSyncBuilder:
     def test_sync_page_lists_every_file_then_previews_without_isolation(
             self, page: Page, demo: Demo) -> None:
         assert page.evaluate("crossOriginIsolated") is False
-        generate(page)
-        app = preview_app(page, demo)
-        assert app["status"] == "ready" and app["endUserId"] == BUILDER.id
-        assert listed_files(page) == [f["path"] for f in app["files"]]
-        assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
-        page.wait_for_frame_text(tid("preview"), "bakery", timeout=RUN_TIMEOUT)
+        generates_then_previews(page, demo)
 
     def test_sync_page_revoked_session_is_replaced_by_exactly_one_refresh(
             self, page: Page, demo: Demo) -> None:
-        generate(page)  # the page holds a token
-        before = demo.mints(BUILDER)
-        revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
-        assert revoked.status_code < 300, revoked.text
-        generate(page, "A to-do list for a climbing club")
-        assert demo.mints(BUILDER) == before + 1  # exactly one refresh after the revoke
-        assert listed_files(page), "the run after the refresh listed no file"
+        one_refresh_after_a_revoke(page, demo)
 
     def test_sync_page_cancel_mid_stream_aborts_the_fetch_and_the_server_sees_it(
             self, page: Page, demo: Demo) -> None:
