@@ -275,7 +275,7 @@ def sha256_of(path: Path) -> str:
 
 
 def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
-                     site: Path = SITE) -> None:
+                     site: Path = SITE, pyscript_pyc: str | None = None) -> None:
     """The PyScript configs: ``pyscript.json`` (main page), ``pyscript-worker.json``,
     ``pyscript-sync.json`` (the sync page: plain Pyodide, no memory snapshot,
     because a runtime booted from a snapshot has no JSPI stack switching).
@@ -284,6 +284,8 @@ def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
     ending in ``/*`` unpacks a wheel into the working folder, which is on
     sys.path, so no micropip and no network (docs/browser.md). Each page gets
     only what it uses: pyodide-http serves the worker page's sync client alone.
+    Every page unpacks the bytecode of PyScript's own package (``pyscript_pyc``,
+    see pyscript_bytecode) where PyScript then writes that package.
     """
     main: dict[str, Any] = {
         "interpreter": names["interpreter"],
@@ -293,6 +295,8 @@ def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
             "./py/demo_errors.py": "./demo_errors.py",
         },
     }
+    if pyscript_pyc:
+        main["files"][f"{names['wheels']}{pyscript_pyc}"] = "./*"
     worker = {**main, "files": {**main["files"], f"{names['wheels']}{http_wheel}": "./*"}}
     sync = {**main, "interpreter": f"{names['pyodide']}pyodide.mjs"}
     for name, config in (("pyscript.json", main), ("pyscript-worker.json", worker),
@@ -312,10 +316,11 @@ def build() -> Path:
     wheels.mkdir(exist_ok=True)
     pf_wheel = pf_browser_wheel(wheels)
     http_wheel = pyodide_http_wheel(wheels)
+    pyscript_pyc = pyscript_bytecode(wheels)
     snapshot = memory_snapshot(wheels / pf_wheel)
     names = cached_names(SITE, snapshot)
-    pages = copy_pages(lambda text: text.replace("./vendor/pyscript/", names["pyscript"]))
-    pyscript_configs(pf_wheel, http_wheel, names)
+    pages = copy_pages(cached_urls(names))
+    pyscript_configs(pf_wheel, http_wheel, names, pyscript_pyc=pyscript_pyc)
     lite_site(SITE / "lite", wheels / pf_wheel)
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
@@ -350,7 +355,18 @@ def render_pages() -> dict[str, str]:
     return pages
 
 
-def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text) -> int:
+def cached_urls(names: dict[str, str]) -> Callable[[str], str]:
+    """What turns a page's runtime URLs into their cached names (``names``,
+    from cached_names): PyScript's, and the boot module's (``__BOOT_MODULE__``,
+    which a page whose Python runs on its main thread loads at once)."""
+    def rewrite(html: str) -> str:
+        return (html.replace("./vendor/pyscript/", names["pyscript"])
+                .replace("__BOOT_MODULE__", names["interpreter"]))
+    return rewrite
+
+
+def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text,
+               site: Path = SITE) -> int:
     """static/** into site/, beside vendor/ and wheels/ (which static/ never
     holds), and the demo pages rendered from their template.
 
@@ -364,7 +380,7 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text) -> int:
                 DEMO_TEMPLATE, DEMO_PAGES):
             continue
         wanted.add(rel)
-        target = SITE / rel
+        target = site / rel
         data = path.read_bytes()
         if path.suffix == ".html":
             data = rewrite_html(data.decode()).encode()
@@ -376,7 +392,7 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text) -> int:
     for name, html in render_pages().items():
         wanted.add(Path(name))
         html = rewrite_html(html)
-        target = SITE / name
+        target = site / name
         if not (target.is_file() and target.read_text() == html):
             target.write_text(html)
             copied += 1
@@ -384,8 +400,8 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text) -> int:
     generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json",
                  "pyscript-sync.json", "lite",
                  CACHED}
-    for path in SITE.rglob("*"):
-        rel = path.relative_to(SITE)
+    for path in site.rglob("*"):
+        rel = path.relative_to(site)
         if rel.parts[0] not in generated and path.is_file() and rel not in wanted:
             path.unlink()
     return copied
@@ -598,8 +614,60 @@ def add_bytecode(wheel: Path) -> None:
     tmp.replace(wheel)
 
 
+# PyScript's own Python package, as @pyscript/core ships its source: a page
+# writes these modules into its working folder at every boot, then imports them.
+PYSCRIPT_STDLIB = NODE_MODULES / "@pyscript" / "core" / "src" / "stdlib" / "pyscript.js"
+
+
+def pyscript_bytecode(wheels: Path) -> str:
+    """Bytecode of PyScript's own ``pyscript`` package, for Pyodide's Python,
+    in ``wheels/pyscript_pyc-<version>.zip``; returns that name.
+
+    A PyScript page writes the package's source into its working folder at
+    every boot and imports it (about 0.1 s of a page's way to ready, compiling
+    included). The pages unpack this archive there first, so the import finds
+    ``pyscript/__pycache__/*.pyc``. They are checked-hash pycs: Python uses one
+    only while the source PyScript wrote hashes the same, else it compiles
+    that source, so a PyScript that ships other source costs time, not
+    correctness. Made under Node (``boot/pyodide_build.mjs``), once per
+    runtime, PyScript and script.
+    """
+    name = f"pyscript_pyc-{PYSCRIPT_VERSION}.zip"
+    key = hashlib.sha256("\n".join([
+        sha256_of(NODE_MODULES / "pyodide" / "pyodide.asm.wasm"), sha256_of(PYSCRIPT_STDLIB),
+        sha256_of(BOOT / "pyodide_build.mjs")]).encode()).hexdigest()[:16]
+    made = CACHE / f"pyscript_pyc-{key}.zip"
+    if not made.is_file():
+        out = ROOT / "build" / "pyscript_pyc"
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([node(), str(BOOT / "pyodide_build.mjs"), "pyscript-bytecode",
+                        str(NODE_MODULES / "pyodide"), str(PYSCRIPT_STDLIB), str(out)],
+                       check=True, stdout=subprocess.DEVNULL)
+        pycs = sorted(out.rglob("*.pyc"))
+        if not pycs:
+            sys.exit("build: Pyodide compiled none of PyScript's package")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = made.with_suffix(".tmp")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+            for pyc in pycs:  # fixed times: the same bytes, the same cached name
+                info = zipfile.ZipInfo(pyc.relative_to(out).as_posix(),
+                                       date_time=(2020, 2, 2, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                dst.writestr(info, pyc.read_bytes())
+        tmp.replace(made)
+        for old in CACHE.glob("pyscript_pyc-*.zip"):
+            if old != made:
+                old.unlink()
+    target = wheels / name
+    if not (target.is_file() and target.read_bytes() == made.read_bytes()):
+        shutil.copyfile(made, target)
+    return name
+
+
 def memory_snapshot(wheel: Path) -> Path | None:
-    """A gzipped Pyodide memory snapshot taken after ``import pf_browser``.
+    """A gzipped Pyodide memory snapshot taken after ``import pf_browser`` and
+    the standard-library modules PyScript's package imports.
 
     A snapshot belongs to one runtime build and one wheel: its name is keyed
     by Pyodide's version, the hash of ``pyodide.asm.wasm``, the wheel's hash
@@ -613,14 +681,16 @@ def memory_snapshot(wheel: Path) -> Path | None:
     wasm = NODE_MODULES / "pyodide" / "pyodide.asm.wasm"
     key = hashlib.sha256("\n".join([
         PYODIDE_VERSION, sha256_of(wasm), sha256_of(wheel),
-        sha256_of(BOOT / "pyodide_build.mjs")]).encode()).hexdigest()[:16]
+        sha256_of(BOOT / "pyodide_build.mjs"), sha256_of(PYSCRIPT_STDLIB)]).encode()
+    ).hexdigest()[:16]
     made = CACHE / f"snapshot-{key}.bin.gz"
     if not made.is_file():
         log("making the memory snapshot (Pyodide under Node, after import pf_browser)")
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = made.with_suffix(".tmp")
         done = subprocess.run([node(), str(BOOT / "pyodide_build.mjs"), "snapshot",
-                               str(NODE_MODULES / "pyodide"), str(wheel), str(tmp)],
+                               str(NODE_MODULES / "pyodide"), str(wheel), str(tmp),
+                               str(PYSCRIPT_STDLIB)],
                               stdout=subprocess.DEVNULL)
         if done.returncode != 0:
             log("WARNING: no memory snapshot (see above); the pages boot Python plainly")

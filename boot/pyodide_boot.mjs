@@ -10,10 +10,14 @@
 // so a plain boot finds pf_browser there, and a snapshot boot finds the
 // modules it imports later where the snapshot's import system saw them.
 //
-// Pyodide compiles its WebAssembly only once the snapshot has arrived and
-// been unzipped (the snapshot's length sizes the memory): this module starts
-// compiling it at once, so the two overlap, and a plain boot after a failed
-// snapshot boot reuses it (withModule).
+// The slow parts start when this module is evaluated, not when PyScript asks
+// for Python: compiling the runtime's WebAssembly, fetching and unzipping
+// the snapshot, and loading Pyodide's own JavaScript. A page whose Python runs on its main thread names this module
+// in a <script type="module"> of its own, at the top, so they overlap with
+// PyScript loading itself; PyScript's import of the same URL then finds this
+// module already evaluated. (Pyodide itself compiles only once the snapshot
+// is in, since the snapshot's length sizes the memory; here the two overlap,
+// and a plain boot after a failed snapshot boot compiles nothing twice.)
 import { loadPyodide as loadPlain, version } from "__PYODIDE__pyodide.mjs";
 
 export { version };
@@ -37,6 +41,7 @@ async function askSnapshot() {
 }
 
 async function unzip(response) {
+  if (!response) return null;
   // Stored gzipped (about a fifth of its size); unzipped as it arrives.
   const unzipped = response.body.pipeThrough(new DecompressionStream("gzip"));
   return unpack(new Uint8Array(await new Response(unzipped).arrayBuffer()));
@@ -63,44 +68,64 @@ function unpack(packed) {
   return memory;
 }
 
-// Runs load() so that Pyodide's WebAssembly.instantiateStreaming of the
-// runtime's URL gets `compiled`, the module compiled here (anything else, or
-// a failed compile, goes to the browser's own, as without this module).
+// Runs load() with `compiled`, the module compiled here, as the runtime:
+// Pyodide's own fetch of it gets a stand-in, not a second download, and its
+// WebAssembly.instantiateStreaming of that stand-in instantiates `compiled`.
+// Without a module (no compileStreaming, or the compile failed), Pyodide
+// fetches and compiles the runtime itself, as without this module.
 async function withModule(compiled, load) {
-  const instantiateStreaming = WebAssembly.instantiateStreaming;
+  const module = await compiled;
+  if (!module) return load();
+  const { fetch: fetchNow } = globalThis;
+  const { instantiateStreaming } = WebAssembly;
+  const standIns = new WeakSet();
+  globalThis.fetch = function (resource, ...rest) {
+    if ((typeof resource === "string" || resource instanceof URL)
+        && new URL(resource, location.href).href === wasmURL) {
+      const standIn = new Response(null);
+      standIns.add(standIn);
+      return Promise.resolve(standIn);
+    }
+    return fetchNow.call(this, resource, ...rest);
+  };
   WebAssembly.instantiateStreaming = async function (source, imports) {
     const response = await source;
-    if (response && response.url === wasmURL) {
-      try {
-        const module = await compiled;
-        return { module, instance: await WebAssembly.instantiate(module, imports) };
-      } catch {
-        // compile it from Pyodide's own response instead
-      }
+    if (standIns.has(response)) {
+      return { module, instance: await WebAssembly.instantiate(module, imports) };
     }
     return instantiateStreaming.call(WebAssembly, response, imports);
   };
   try {
     return await load();
   } finally {
+    globalThis.fetch = fetchNow;
     WebAssembly.instantiateStreaming = instantiateStreaming;
   }
 }
 
+// Started at once (see the top of this file). Each settles, never rejects:
+// `compiled` to the module or null (Pyodide then compiles it), `memory` to
+// the snapshot's memory or null (with the reason in the console).
+const compiled = (typeof WebAssembly.compileStreaming === "function"
+  ? WebAssembly.compileStreaming(fetch(wasmURL)) : Promise.resolve(null)).catch(() => null);
+// Pyodide's own JavaScript (1.2 MB), which loadPyodide imports from this URL
+// too: the same module, fetched and parsed by then.
+import(new URL("pyodide.asm.mjs", indexURL).href).catch(() => {});
+const memory = askSnapshot().then(unzip).catch((error) => {
+  console.warn("Starting Python without its memory snapshot:", error);
+  return null;
+});
+
 export async function loadPyodide(options = {}) {
   // PyScript passes the folder of this module as indexURL: the runtime is elsewhere.
   const config = { ...options, indexURL };
-  const compiled = typeof WebAssembly.compileStreaming === "function"
-    ? WebAssembly.compileStreaming(fetch(wasmURL))
-    : Promise.reject(new Error("no WebAssembly.compileStreaming"));
-  compiled.catch(() => {});  // then Pyodide compiles it from its own response
-  // Pyodide starts only once the snapshot has answered: a plain boot started
-  // beside a snapshot boot that then fails would fetch the runtime twice.
-  const response = await askSnapshot();
-  if (response) {
+  // Pyodide starts only once the snapshot is in: a plain boot started beside
+  // a snapshot boot that then fails would fetch the runtime twice.
+  const snapshot = await memory;
+  if (snapshot) {
     try {
       const pyodide = await withModule(
-        compiled, () => loadPlain({ ...config, _loadSnapshot: unzip(response) }));
+        compiled, () => loadPlain({ ...config, _loadSnapshot: snapshot }));
       globalThis.pfPythonBoot = "snapshot";
       return pyodide;
     } catch (error) {

@@ -4,9 +4,18 @@
 //       Compile the wheel's Python for Pyodide's own Python: writes each
 //       module's __pycache__/<name>.cpython-3XX.pyc under <out dir>
 //       (unchecked-hash pycs: valid whatever the unpacked files' times are).
-//   node boot/pyodide_build.mjs snapshot <pyodide dir> <wheel> <out file>
+//   node boot/pyodide_build.mjs pyscript-bytecode <pyodide dir> <stdlib module> <out dir>
+//       Compile PyScript's own Python package (the `pyscript` modules a page
+//       writes into its working folder at every boot, read from @pyscript/core's
+//       src/stdlib/pyscript.js) for Pyodide's Python: writes
+//       pyscript/__pycache__/<name>.cpython-3XX.pyc under <out dir>. These are
+//       checked-hash pycs: Python uses one only while the source PyScript wrote
+//       hashes the same, and compiles the source otherwise.
+//   node boot/pyodide_build.mjs snapshot <pyodide dir> <wheel> <out file> [<stdlib module>]
 //       Boot Pyodide, unpack the wheel where a PyScript page unpacks it (the
-//       working folder), import pf_browser, and write a memory snapshot of
+//       working folder), import pf_browser and the standard-library modules
+//       PyScript's package imports (when <stdlib module> is given; they are
+//       plain Python, holding nothing of the page), and write a memory snapshot of
 //       the interpreter to <out file>, without its zero pages (about half of
 //       it: less to unzip in the page), gzipped. The format, which the boot
 //       module's unpack() reads: "PFSNAP01", then little-endian u32s: the
@@ -26,6 +35,64 @@ const indexURL = path.resolve(pyodideDir) + "/";
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 // A Uint8Array: unpackArchive refuses Node's Buffer.
 const wheelBytes = new Uint8Array(fs.readFileSync(wheel));
+
+// The standard-library modules that PyScript's package imports, and its
+// sources, from @pyscript/core's src/stdlib/pyscript.js.
+const PYSCRIPT_SOURCES = `
+import ast, sys
+def pyscript_sources(tree, base="."):
+    for name, value in tree.items():
+        path = f"{base}/{name}"
+        if isinstance(value, str):
+            yield path, value
+        else:
+            yield from pyscript_sources(value, path)
+
+def stdlib_imports(sources):
+    found = set()
+    for path, source in sources:
+        for node in ast.walk(ast.parse(source, path)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom)
+                     and node.level == 0 and node.module else [])
+            found.update(n for n in names if n.split(".")[0] in sys.stdlib_module_names)
+    return sorted(found)
+`;
+
+async function pyscriptTree(stdlibModule) {
+  const { default: tree } = await import(pathToFileURL(path.resolve(stdlibModule)).href);
+  if (!tree || typeof tree.pyscript !== "object") {
+    throw new Error(`${stdlibModule} holds no pyscript package`);
+  }
+  return tree;
+}
+
+if (command === "pyscript-bytecode") {
+  const pyodide = await loadPyodide({ indexURL });
+  pyodide.runPython(PYSCRIPT_SOURCES);
+  pyodide.globals.set("tree", pyodide.toPy(await pyscriptTree(wheel)));
+  const files = pyodide.runPython(`
+import os, py_compile
+root = "/tmp/pf_pyscript"
+written = []
+for path, source in pyscript_sources(tree):
+    target = os.path.join(root, path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w", encoding="utf-8") as f:  # as PyScript writes it
+        f.write(source)
+    pyc = py_compile.compile(target, doraise=True,
+                             invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    written.append(os.path.relpath(pyc, root))
+written
+`).toJs();
+  for (const rel of files) {
+    const target = path.join(out, rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, pyodide.FS.readFile(`/tmp/pf_pyscript/${rel}`));
+  }
+  console.log(`pyscript-bytecode: ${files.length} modules for Python ${pyodide.version}`);
+  process.exit(0);
+}
 
 if (command === "bytecode") {
   const pyodide = await loadPyodide({ indexURL });
@@ -54,6 +121,20 @@ if not ok:
   const cwd = pyodide.runPython("import os; os.getcwd()");
   pyodide.unpackArchive(wheelBytes, "wheel", { extractDir: cwd });
   pyodide.runPython("import pf_browser");
+  const stdlibModule = process.argv[6];
+  if (stdlibModule) {
+    pyodide.runPython(PYSCRIPT_SOURCES);
+    pyodide.globals.set("tree", pyodide.toPy(await pyscriptTree(stdlibModule)));
+    const imported = pyodide.runPython(`
+import importlib
+names = stdlib_imports(pyscript_sources(tree))
+for name in names:
+    importlib.import_module(name)
+del tree
+names
+`).toJs();
+    console.log(`snapshot: imported ${imported.join(", ")} for PyScript`);
+  }
   const snapshot = pyodide.makeMemorySnapshot();
   const packed = withoutZeroPages(snapshot);
   fs.writeFileSync(out, zlib.gzipSync(packed, { level: 9 }));

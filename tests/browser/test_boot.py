@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import zipfile
 from collections import Counter
@@ -214,6 +215,58 @@ def test_without_a_usable_snapshot_the_page_boots_plainly(
     generate(page)
 
 
+# Run in a PyScript page with the demo's config, after PyScript imported its own
+# package: for each of its modules, how the import found its bytecode.
+PYC_PROBE = """
+import importlib.util, json, os, sys
+import js
+found = {}
+for name, module in sorted(sys.modules.items()):
+    if name.split(".")[0] != "pyscript" or not getattr(module, "__file__", None):
+        continue
+    if not os.path.exists(module.__cached__):
+        found[name] = {"pyc": False}
+        continue
+    with open(module.__cached__, "rb") as f:
+        pyc = f.read()
+    with open(module.__file__, "rb") as f:
+        source = f.read()
+    found[name] = {
+        "checked_hash": int.from_bytes(pyc[4:8], "little") == 0b11,
+        "matches_source": pyc[8:16] == importlib.util.source_hash(source),
+        # Shipped: unpacked before PyScript wrote the source. Compiled at
+        # import time instead, it would have been written after it.
+        "shipped": os.stat(module.__cached__).st_mtime_ns < os.stat(module.__file__).st_mtime_ns,
+    }
+js.document.body.dataset.pyc = json.dumps(found)
+"""
+
+
+@pytest.mark.parametrize("config", ["pyscript.json", "pyscript-worker.json",
+                                    "pyscript-sync.json"])
+def test_pyscript_imports_its_own_package_from_the_shipped_bytecode(
+        page: Page, demo: Demo, config: str) -> None:
+    """Every page unpacks bytecode of PyScript's package (checked-hash pycs
+    compiled by Pyodide at build time) where PyScript writes that package."""
+    html = (f'<!doctype html><script type="module" src="{pyscript_core(demo)}"></script>'
+            f'<script type="py" config="/{config}">{PYC_PROBE}</script>')
+    page.route(demo.origin + "/_pyc_probe.html",
+               lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(demo.origin + "/_pyc_probe.html")
+    page.wait_for_function("document.body.dataset.pyc !== undefined", timeout=BOOT_TIMEOUT_MS)
+    found = json.loads(page.evaluate("document.body.dataset.pyc"))
+    assert {"pyscript", "pyscript.context", "pyscript.display"} <= set(found), found
+    assert all(all(checks.values()) for checks in found.values()), found
+
+
+def pyscript_core(demo: Demo) -> str:
+    """PyScript's core.js, as the demo page names it (its cached name)."""
+    html = httpx.get(demo.origin + "/", timeout=30).text
+    found = re.search(r'src="\.(/_v/pyscript-[^"/]+/core\.js)"', html)
+    assert found is not None, html
+    return found.group(1)
+
+
 # -- caching across visits and builds -------------------------------------------
 
 # The boot module compiles the runtime while the snapshot arrives, and hands
@@ -234,7 +287,8 @@ for (const name of ["compileStreaming", "instantiateStreaming"]) {
                                                 ({"status": 200, "body": b"\\x1f\\x8b damaged"},
                                                  "plain")])
 def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
-        page: Page, demo: Demo, snapshot: dict[str, Any] | None, boot: str) -> None:
+        page: Page, demo: Demo, site_dir: Path, snapshot: dict[str, Any] | None,
+        boot: str) -> None:
     page.add_init_script(WASM_COUNTER)
     if snapshot is not None:
         page.route("**/_v/snapshot-*", lambda route: route.fulfill(**snapshot))
@@ -244,6 +298,15 @@ def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
     # response, even by the plain boot after a failed snapshot boot.
     assert page.evaluate("window.wasmCalls") == {"compileStreaming": 1,
                                                  "instantiateStreaming": 0}
+    # Downloaded once too (Pyodide's own fetch of it gets a stand-in), and the
+    # boot module, which the page loads first, is the one PyScript boots with.
+    seen = Counter(urlsplit(u).path.rsplit("/", 1)[-1]
+                   for u in page.requests_seen)  # type: ignore[attr-defined]
+    assert seen["pyodide.asm.wasm"] == 1 and seen["pyodide.asm.mjs"] == 1, seen
+    assert [n for n in seen if n.startswith("boot-")] == [
+        json.loads((site_dir / "pyscript.json").read_text())["interpreter"]
+        .rsplit("/", 1)[-1]], seen
+    assert sum(n for name, n in seen.items() if name.startswith("boot-")) == 1, seen
     generate(page)
 
 
@@ -281,11 +344,14 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
     snapshot = next((site_dir / "_v").glob("snapshot-*.bin.gz"))
     wheel = next((site / "wheels").glob("pf_browser-*.whl"))
     http_wheel = next((site / "wheels").glob("pyodide_http-*.whl")).name
+    pyscript_pyc = next((site / "wheels").glob("pyscript_pyc-*.zip")).name
 
     def rebuild(snapshot: Path | None) -> dict[str, str]:
-        """What build.py does after the wheel and the snapshot: names, configs."""
+        """What build.py does after the wheel and the snapshot: names, configs, pages."""
         names: dict[str, str] = build_py.cached_names(site, snapshot)
-        build_py.pyscript_configs(wheel.name, http_wheel, names, site=site)
+        build_py.pyscript_configs(wheel.name, http_wheel, names, site=site,
+                                  pyscript_pyc=pyscript_pyc)
+        build_py.copy_pages(build_py.cached_urls(names), site=site)
         return names
 
     rebuild(snapshot)
