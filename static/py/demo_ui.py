@@ -74,8 +74,7 @@ class View:
         self._id("file-summary").textContent = "Waiting for the first file…"
         progress = self._id("run-progress")
         progress.removeAttribute("value")  # indeterminate: the total is not known yet
-        self._id("preview").hidden = True
-        self._id("preview").setAttribute("src", "about:blank")
+        self._fresh_preview()
         self._id("preview-link").hidden = True
         self._id("preview-empty").hidden = False
         self._id("preview-empty").textContent = "Your app appears here as soon as it is ready."
@@ -119,6 +118,18 @@ class View:
         self._id("files").append(item)
         self._id("file-summary").textContent = file_summary(self.count, self.size)
         self.status("generating", f"Writing {path}…")
+
+    def _fresh_preview(self) -> None:
+        """A new, empty preview frame in place of one that showed an app: the
+        old app stops, and it leaves no entry in the page's history (so Back
+        leaves the page rather than stepping through earlier previews)."""
+        frame = self._id("preview")
+        if frame.getAttribute("src") is not None:
+            fresh = frame.cloneNode(False)
+            fresh.removeAttribute("src")
+            frame.replaceWith(fresh)
+            self._nodes["preview"] = frame = fresh
+        frame.hidden = True
 
     def show_preview(self, url: str) -> None:
         progress = self._id("run-progress")

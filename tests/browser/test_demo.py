@@ -231,9 +231,13 @@ def one_refresh_after_a_revoke(page: Page, demo: Demo) -> int:
     before = demo.mints(BUILDER)
     revoked = demo.api_call("POST", "/v1/sessions/revoke", json={"endUserId": BUILDER.id})
     assert revoked.status_code < 300, revoked.text
+    history = page.evaluate("history.length")
     generate(page, "A to-do list for a climbing club")
     assert demo.mints(BUILDER) == before + 1  # exactly one refresh after the revoke
     assert listed_files(page), "the run after the refresh listed no file"
+    # The new app got a fresh preview frame: the page's history did not grow
+    # (Back still leaves the page, not an earlier preview).
+    assert page.evaluate("history.length") == history
     return before
 
 
