@@ -389,6 +389,13 @@ class TestWorker:
         assert files == [f["path"] for f in app["files"]]
         # The page is cross-origin isolated; the preview still shows the app.
         page.wait_for_frame_text(tid("preview"), "bakery", timeout=RUN_TIMEOUT)
+        # Another run: its app in a fresh preview frame (made through the
+        # worker's proxy to the page), and no history entry for either.
+        first, history = page.attr(tid("preview"), "src"), page.evaluate("history.length")
+        generate(page)
+        assert page.attr(tid("preview"), "src") not in (None, first)
+        page.wait_for_frame_text(tid("preview"), "bakery", timeout=RUN_TIMEOUT)
+        assert page.evaluate("history.length") == history
 
     def test_worker_page_cancel_closes_the_stream_at_the_next_event(
             self, page: Page, demo: Demo) -> None:
