@@ -210,9 +210,16 @@ def browser_only(wheel: Path, target: Path) -> None:
     record = [f"{name},sha256={_urlsafe_digest(data)},{len(data)}" for name, data in kept]
     record.append(f"{dist_info}/RECORD,,")
     kept.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
+    write_zip(target, kept)
+
+
+def write_zip(target: Path, entries: list[tuple[str, bytes]]) -> None:
+    """``target``, a zip of ``entries`` (name, data) in that order, with fixed
+    times and modes: the same entries give the same bytes, so the same cached
+    name. Written beside and then moved into place."""
     tmp = target.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name, data in kept:
+        for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -604,14 +611,7 @@ def add_bytecode(wheel: Path) -> None:
     entries = kept + sorted(added.items())
     lines = [f"{name},sha256={_urlsafe_digest(data)},{len(data)}" for name, data in entries]
     entries.append((record, ("\n".join([*lines, f"{record},,"]) + "\n").encode()))
-    tmp = wheel.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, data)
-    tmp.replace(wheel)
+    write_zip(wheel, entries)
 
 
 # PyScript's own Python package, as @pyscript/core ships its source: a page
@@ -624,8 +624,8 @@ def pyscript_bytecode(wheels: Path) -> str:
     in ``wheels/pyscript_pyc-<version>.zip``; returns that name.
 
     A PyScript page writes the package's source into its working folder at
-    every boot and imports it (about 0.1 s of a page's way to ready, compiling
-    included). The pages unpack this archive there first, so the import finds
+    every boot and imports it (about 0.2 s of the main page's way to ready,
+    compiling included). The pages unpack this archive there first, so the import finds
     ``pyscript/__pycache__/*.pyc``. They are checked-hash pycs: Python uses one
     only while the source PyScript wrote hashes the same, else it compiles
     that source, so a PyScript that ships other source costs time, not
@@ -647,15 +647,7 @@ def pyscript_bytecode(wheels: Path) -> str:
         if not pycs:
             sys.exit("build: Pyodide compiled none of PyScript's package")
         CACHE.mkdir(parents=True, exist_ok=True)
-        tmp = made.with_suffix(".tmp")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-            for pyc in pycs:  # fixed times: the same bytes, the same cached name
-                info = zipfile.ZipInfo(pyc.relative_to(out).as_posix(),
-                                       date_time=(2020, 2, 2, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                dst.writestr(info, pyc.read_bytes())
-        tmp.replace(made)
+        write_zip(made, [(p.relative_to(out).as_posix(), p.read_bytes()) for p in pycs])
         for old in CACHE.glob("pyscript_pyc-*.zip"):
             if old != made:
                 old.unlink()

@@ -85,19 +85,13 @@ GENERATE = """new Promise((resolve, reject) => {
 
 # The bare page stamps window.pyReadyAt once its Python ran; a demo page's
 # status turns "ready" (stamped as it happens).
-READY_AT = """new Promise(resolve => {
-  const status = document.querySelector('[data-testid="status"]');
-  if (status === null) {
-    const poll = () => window.pyReadyAt !== undefined ? resolve(window.pyReadyAt)
-                                                     : setTimeout(poll, 2);
-    return poll();
-  }
-  const done = () => status.dataset.state === "ready";
-  if (done()) return resolve(performance.now());
-  new MutationObserver((_, observer) => {
-    if (done()) { observer.disconnect(); resolve(performance.now()); }
-  }).observe(status, {attributes: true});
-})"""
+READY_AT = ("""(document.querySelector('[data-testid="status"]') === null
+  ? new Promise(resolve => {
+      const poll = () => window.pyReadyAt !== undefined ? resolve(window.pyReadyAt)
+                                                       : setTimeout(poll, 2);
+      poll();
+    })
+  : """ + WATCH_READY + ")")
 BOOT_PAGES = {"bare": "/_bench/bare.html", "main": "/", "worker": "/worker.html"}
 BOOT_TIMEOUT = 90
 

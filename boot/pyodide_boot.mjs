@@ -12,9 +12,9 @@
 //
 // The slow parts start when this module is evaluated, not when PyScript asks
 // for Python: compiling the runtime's WebAssembly, fetching and unzipping
-// the snapshot, and loading Pyodide's own JavaScript. A page whose Python runs on its main thread names this module
-// in a <script type="module"> of its own, at the top, so they overlap with
-// PyScript loading itself; PyScript's import of the same URL then finds this
+// the snapshot, and loading Pyodide's own JavaScript. A page whose Python
+// runs on its main thread names this module in a <script type="module"> of
+// its own, at the top, so they overlap with PyScript loading itself; PyScript's import of the same URL then finds this
 // module already evaluated. (Pyodide itself compiles only once the snapshot
 // is in, since the snapshot's length sizes the memory; here the two overlap,
 // and a plain boot after a failed snapshot boot compiles nothing twice.)

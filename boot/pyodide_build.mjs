@@ -26,15 +26,26 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { pathToFileURL } from "node:url";
 
-const [command, pyodideDir, wheel, out] = process.argv.slice(2);
-if (!command || !pyodideDir || !wheel || !out) {
-  console.error("usage: pyodide_build.mjs bytecode|snapshot <pyodide dir> <wheel> <out>");
+// `input`: the wheel, or (pyscript-bytecode) PyScript's stdlib module.
+const [command, pyodideDir, input, out] = process.argv.slice(2);
+if (!command || !pyodideDir || !input || !out) {
+  console.error("usage: pyodide_build.mjs bytecode|pyscript-bytecode|snapshot "
+                + "<pyodide dir> <wheel or stdlib module> <out>");
   process.exit(2);
 }
 const indexURL = path.resolve(pyodideDir) + "/";
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 // A Uint8Array: unpackArchive refuses Node's Buffer.
-const wheelBytes = new Uint8Array(fs.readFileSync(wheel));
+const wheelBytes = () => new Uint8Array(fs.readFileSync(input));
+
+// Copies `files` (paths relative to `root` in Pyodide's file system) to `out`.
+function copyOut(pyodide, root, files) {
+  for (const rel of files) {
+    const target = path.join(out, rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, pyodide.FS.readFile(`${root}/${rel}`));
+  }
+}
 
 // The standard-library modules that PyScript's package imports, and its
 // sources, from @pyscript/core's src/stdlib/pyscript.js.
@@ -59,18 +70,20 @@ def stdlib_imports(sources):
     return sorted(found)
 `;
 
-async function pyscriptTree(stdlibModule) {
+// Defines the functions above in `pyodide` and PyScript's package tree as
+// `tree`, read from `stdlibModule` (its default export).
+async function withPyscriptTree(pyodide, stdlibModule) {
   const { default: tree } = await import(pathToFileURL(path.resolve(stdlibModule)).href);
   if (!tree || typeof tree.pyscript !== "object") {
     throw new Error(`${stdlibModule} holds no pyscript package`);
   }
-  return tree;
+  pyodide.runPython(PYSCRIPT_SOURCES);
+  pyodide.globals.set("tree", pyodide.toPy(tree));
 }
 
 if (command === "pyscript-bytecode") {
   const pyodide = await loadPyodide({ indexURL });
-  pyodide.runPython(PYSCRIPT_SOURCES);
-  pyodide.globals.set("tree", pyodide.toPy(await pyscriptTree(wheel)));
+  await withPyscriptTree(pyodide, input);
   const files = pyodide.runPython(`
 import os, py_compile
 root = "/tmp/pf_pyscript"
@@ -85,11 +98,7 @@ for path, source in pyscript_sources(tree):
     written.append(os.path.relpath(pyc, root))
 written
 `).toJs();
-  for (const rel of files) {
-    const target = path.join(out, rel);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, pyodide.FS.readFile(`/tmp/pf_pyscript/${rel}`));
-  }
+  copyOut(pyodide, "/tmp/pf_pyscript", files);
   console.log(`pyscript-bytecode: ${files.length} modules for Python ${pyodide.version}`);
   process.exit(0);
 }
@@ -97,7 +106,7 @@ written
 if (command === "bytecode") {
   const pyodide = await loadPyodide({ indexURL });
   const tree = "/tmp/pf_wheel";
-  pyodide.unpackArchive(wheelBytes, "wheel", { extractDir: tree });
+  pyodide.unpackArchive(wheelBytes(), "wheel", { extractDir: tree });
   const files = pyodide.runPython(`
 import compileall, os, py_compile
 ok = compileall.compile_dir(${JSON.stringify(tree)}, quiet=1,
@@ -107,11 +116,7 @@ if not ok:
 [os.path.relpath(os.path.join(d, f), ${JSON.stringify(tree)})
  for d, _, names in os.walk(${JSON.stringify(tree)}) for f in names if f.endswith(".pyc")]
 `).toJs();
-  for (const rel of files) {
-    const target = path.join(out, rel);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, pyodide.FS.readFile(`${tree}/${rel}`));
-  }
+  copyOut(pyodide, tree, files);
   console.log(`bytecode: ${files.length} modules for Python ${pyodide.version}`);
 } else if (command === "snapshot") {
   const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true });
@@ -119,12 +124,11 @@ if not ok:
   // path here, so modules imported after the boot are found where the
   // snapshot's import system saw them.
   const cwd = pyodide.runPython("import os; os.getcwd()");
-  pyodide.unpackArchive(wheelBytes, "wheel", { extractDir: cwd });
+  pyodide.unpackArchive(wheelBytes(), "wheel", { extractDir: cwd });
   pyodide.runPython("import pf_browser");
   const stdlibModule = process.argv[6];
   if (stdlibModule) {
-    pyodide.runPython(PYSCRIPT_SOURCES);
-    pyodide.globals.set("tree", pyodide.toPy(await pyscriptTree(stdlibModule)));
+    await withPyscriptTree(pyodide, stdlibModule);
     const imported = pyodide.runPython(`
 import importlib
 names = stdlib_imports(pyscript_sources(tree))
