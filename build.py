@@ -11,7 +11,6 @@ leaves the machine (no CDN):
     site/vendor/pyodide/   the npm package ``pyodide`` (runtime files)
     site/vendor/pyscript/  the npm package ``@pyscript/core`` (its dist/)
     site/wheels/           our pf_browser wheel and pyodide-http from PyPI
-    site/pyscript*.json    the PyScript configs of the two pages (generated)
     site/lite/             a JupyterLite site (``jupyter lite build``) whose
                            Pyodide kernel runs on site/vendor/pyodide/, with
                            the notebooks/ and the wheels ``%pip`` installs
@@ -21,7 +20,8 @@ leaves the machine (no CDN):
                            the boot module that loads it (see boot/)
     site/*                 the pages, from static/ (the demo pages rendered from
                            static/demo.template.html and demo_pages.json),
-                           pointing at site/_v/
+                           pointing at site/_v/, each with its PyScript
+                           config inline (see pyscript_configs)
 
 The npm versions are pinned in package.json, and package-lock.json's
 ``integrity`` hashes are checked by ``npm ci``. pyodide-http's wheel is pinned
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import html
 import importlib.metadata
 import json
 import os
@@ -282,9 +283,10 @@ def sha256_of(path: Path) -> str:
 
 
 def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
-                     site: Path = SITE, pyscript_pyc: str | None = None) -> None:
-    """The PyScript configs: ``pyscript.json`` (main page), ``pyscript-worker.json``,
-    ``pyscript-sync.json`` (the sync page: plain Pyodide, no memory snapshot,
+                     pyscript_pyc: str | None = None) -> dict[str, dict[str, Any]]:
+    """The PyScript configs of the demo pages, by the name their page's
+    ``config`` attribute gives (``__CONFIG_<name>__``): ``main`` (index.html),
+    ``worker`` and ``sync`` (the sync page: plain Pyodide, no memory snapshot,
     because a runtime booted from a snapshot has no JSPI stack switching).
 
     ``interpreter`` keeps PyScript off its default CDN; a ``files`` target
@@ -306,12 +308,17 @@ def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
         main["files"][f"{names['wheels']}{pyscript_pyc}"] = "./*"
     worker = {**main, "files": {**main["files"], f"{names['wheels']}{http_wheel}": "./*"}}
     sync = {**main, "interpreter": f"{names['pyodide']}pyodide.mjs"}
-    for name, config in (("pyscript.json", main), ("pyscript-worker.json", worker),
-                         ("pyscript-sync.json", sync)):
-        text = json.dumps(config, indent=2) + "\n"
-        target = site / name
-        if not (target.is_file() and target.read_text() == text):
-            target.write_text(text)
+    return {"main": main, "worker": worker, "sync": sync}
+
+
+def inline_config(config: dict[str, Any]) -> str:
+    """A PyScript config as the value of a single-quoted ``config`` attribute.
+
+    Inline, not a file: PyScript fetches a config file before it loads its
+    plugins, and a worker page's worker fetches it again before it starts
+    Python; each fetch was on the way to ready (about 50 ms on a cold load)."""
+    text = json.dumps(config, separators=(", ", ": "))
+    return html.escape(text, quote=False).replace("'", "&#39;")
 
 
 def build() -> Path:
@@ -326,8 +333,8 @@ def build() -> Path:
     pyscript_pyc = pyscript_bytecode(wheels)
     snapshot = memory_snapshot(wheels / pf_wheel)
     names = cached_names(SITE, snapshot)
-    pages = copy_pages(cached_urls(names))
-    pyscript_configs(pf_wheel, http_wheel, names, pyscript_pyc=pyscript_pyc)
+    configs = pyscript_configs(pf_wheel, http_wheel, names, pyscript_pyc=pyscript_pyc)
+    pages = copy_pages(cached_urls(names, configs))
     lite_site(SITE / "lite", wheels / pf_wheel)
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
@@ -362,13 +369,21 @@ def render_pages() -> dict[str, str]:
     return pages
 
 
-def cached_urls(names: dict[str, str]) -> Callable[[str], str]:
+def cached_urls(names: dict[str, str],
+                configs: dict[str, dict[str, Any]]) -> Callable[[str], str]:
     """What turns a page's runtime URLs into their cached names (``names``,
-    from cached_names): PyScript's, and the boot module's (``__BOOT_MODULE__``,
-    which a page whose Python runs on its main thread loads at once)."""
-    def rewrite(html: str) -> str:
-        return (html.replace("./vendor/pyscript/", names["pyscript"])
+    from cached_names): PyScript's, the boot module's (``__BOOT_MODULE__``,
+    which a page whose Python runs on its main thread loads at once), and
+    each ``__CONFIG_<name>__`` into that PyScript config (pyscript_configs),
+    inline."""
+    def rewrite(page: str) -> str:
+        page = (page.replace("./vendor/pyscript/", names["pyscript"])
                 .replace("__BOOT_MODULE__", names["interpreter"]))
+        for name, config in configs.items():
+            page = page.replace(f"__CONFIG_{name}__", inline_config(config))
+        if left := re.findall(r"__(?:CONFIG_\w+|BOOT_MODULE)__", page):
+            sys.exit(f"build: a page asks for {left}, which build.py does not make")
+        return page
     return rewrite
 
 
@@ -396,17 +411,15 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text,
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         copied += 1
-    for name, html in render_pages().items():
+    for name, page in render_pages().items():
         wanted.add(Path(name))
-        html = rewrite_html(html)
+        page = rewrite_html(page)
         target = site / name
-        if not (target.is_file() and target.read_text() == html):
-            target.write_text(html)
+        if not (target.is_file() and target.read_text() == page):
+            target.write_text(page)
             copied += 1
     # A page removed from static/ leaves the site too.
-    generated = {"vendor", "wheels", "pyscript.json", "pyscript-worker.json",
-                 "pyscript-sync.json", "lite",
-                 CACHED}
+    generated = {"vendor", "wheels", "lite", CACHED}
     for path in site.rglob("*"):
         rel = path.relative_to(site)
         if rel.parts[0] not in generated and path.is_file() and rel not in wanted:
@@ -735,6 +748,7 @@ def cached_names(site: Path, snapshot: Path | None) -> dict[str, str]:
         if not (root / snapshot_name).is_file():
             shutil.copyfile(snapshot, root / snapshot_name)
     boot = (BOOT / "pyodide_boot.mjs").read_text()
+    boot = boot.replace("__PYODIDE_VERSION__", PYODIDE_VERSION)
     boot = boot.replace("__PYODIDE__", f"./{pyodide}/")
     boot = boot.replace("__SNAPSHOT__", f"./{snapshot_name}" if snapshot_name else "")
     boot_name = f"boot-{hashlib.sha256(boot.encode()).hexdigest()[:16]}.mjs"

@@ -14,13 +14,18 @@
 // for Python: compiling the runtime's WebAssembly, fetching and unzipping
 // the snapshot, and loading Pyodide's own JavaScript. A page whose Python
 // runs on its main thread names this module in a <script type="module"> of
-// its own, at the top, so they overlap with PyScript loading itself; PyScript's import of the same URL then finds this
-// module already evaluated. (Pyodide itself compiles only once the snapshot
-// is in, since the snapshot's length sizes the memory; here the two overlap,
-// and a plain boot after a failed snapshot boot compiles nothing twice.)
-import { loadPyodide as loadPlain, version } from "__PYODIDE__pyodide.mjs";
+// its own, at the top, so they overlap with PyScript loading itself;
+// PyScript's import of the same URL then finds this module already
+// evaluated. (Pyodide itself compiles only once the snapshot is in, since
+// the snapshot's length sizes the memory; here the two overlap, and a plain
+// boot after a failed snapshot boot compiles nothing twice.)
 
-export { version };
+// Pyodide's own module, imported without waiting for it: a static import
+// would hold everything below until it had arrived (a round trip, and the
+// worker page's Python waits on it).
+const plain = import("__PYODIDE__pyodide.mjs");
+
+export const version = "__PYODIDE_VERSION__";
 
 const indexURL = new URL("__PYODIDE__", import.meta.url).href;
 const snapshotURL = "__SNAPSHOT__" ? new URL("__SNAPSHOT__", import.meta.url).href : null;
@@ -117,6 +122,7 @@ const memory = askSnapshot().then(unzip).catch((error) => {
 });
 
 export async function loadPyodide(options = {}) {
+  const { loadPyodide: loadPlain } = await plain;
   // PyScript passes the folder of this module as indexURL: the runtime is elsewhere.
   const config = { ...options, indexURL };
   // Pyodide starts only once the snapshot is in: a plain boot started beside

@@ -10,6 +10,7 @@ Timing is measured in benchmarks/bench_browser.py, never asserted here.
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import re
@@ -104,14 +105,26 @@ def booted(page: Page) -> str | None:
     return page.get_by_test_id("status").get_attribute("data-boot")
 
 
+def page_config(site: Path, page: str = "index.html") -> dict[str, Any]:
+    """The PyScript config a built page carries inline (its ``config`` attribute)."""
+    found = re.findall(r"<script type=\"py\"[^>]* config='([^']*)'", (site / page).read_text())
+    assert len(found) == 1, found
+    config: dict[str, Any] = json.loads(html.unescape(found[0]))
+    return config
+
+
 # -- the site as built ---------------------------------------------------------------
 
 def test_the_site_is_built_with_a_snapshot_and_bytecode(site_dir: Path) -> None:
     cached = site_dir / "_v"
     assert len(list(cached.glob("snapshot-*.bin.gz"))) == 1, sorted(cached.iterdir())
-    config = json.loads((site_dir / "pyscript.json").read_text())
+    config = page_config(site_dir)
     boot = (site_dir / config["interpreter"]).read_text()
     assert "snapshot-" in boot and "__SNAPSHOT__" not in boot and "__PYODIDE__" not in boot
+    # PyScript reads the runtime's version from the module: Pyodide's own.
+    pyodide_mjs = (site_dir / "vendor" / "pyodide" / "pyodide.mjs").read_text()
+    version = re.search(r'export const version = "([^"]+)";', boot)
+    assert version is not None and f'"{version.group(1)}"' in pyodide_mjs, boot[:2000]
     wheel = next((site_dir / "wheels").glob("pf_browser-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
@@ -149,7 +162,7 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
 
 
 def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: Path) -> None:
-    config = json.loads((site_dir / "pyscript.json").read_text())
+    config = page_config(site_dir)
     with httpx.Client(base_url=demo.origin, timeout=30) as http:
         for path in (config["interpreter"], *config["files"]):
             answer = http.get(path.lstrip("."))
@@ -158,11 +171,21 @@ def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: P
                 assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
             else:
                 assert answer.headers["cache-control"] == "no-cache", path
-        for page in ("/", "/worker.html", "/pyscript.json", "/pyscript-worker.json"):
+        for page in ("/", "/worker.html", "/sync.html"):
             assert http.get(page).headers["cache-control"] == "no-cache", page
 
 
 # -- the pages, booted from the snapshot ------------------------------------------
+
+def json_fetched(seen: list[str]) -> set[str]:
+    return {urlsplit(u).path.rsplit("/", 1)[-1] for u in seen if urlsplit(u).path.endswith(".json")}
+
+
+# What a booting demo page fetches as JSON: the demo's own config (who is
+# signed in, the API's origin) and Pyodide's lock file. PyScript's config is
+# in the page: fetching it was on the way to ready.
+BOOT_JSON = {"config.json", "pyodide-lock.json"}
+
 
 def test_the_main_page_boots_from_the_snapshot_and_runs_the_demo_flows(
         page: Page, demo: Demo) -> None:
@@ -170,6 +193,7 @@ def test_the_main_page_boots_from_the_snapshot_and_runs_the_demo_flows(
     assert booted(page) == "snapshot"
     seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
     assert any("/_v/snapshot-" in u for u in seen)
+    assert json_fetched(seen) == BOOT_JSON
     generate(page)
     assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
     first = demo.mints(BUILDER)
@@ -201,6 +225,8 @@ def test_a_snapshot_booted_page_resumes_a_dropped_stream(page: Page, paced_demo:
 def test_the_worker_page_boots_from_the_snapshot_and_generates(page: Page, demo: Demo) -> None:
     open_demo(page, demo.origin, "/worker.html", user=BUILDER)
     assert booted(page) == "snapshot"
+    # Its worker included: it gets its config with the script, not by fetching it.
+    assert json_fetched(page.requests_seen) == BOOT_JSON  # type: ignore[attr-defined]
     generate(page)
     assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
 
@@ -242,16 +268,16 @@ js.document.body.dataset.pyc = json.dumps(found)
 """
 
 
-@pytest.mark.parametrize("config", ["pyscript.json", "pyscript-worker.json",
-                                    "pyscript-sync.json"])
+@pytest.mark.parametrize("demo_page", ["index.html", "worker.html", "sync.html"])
 def test_pyscript_imports_its_own_package_from_the_shipped_bytecode(
-        page: Page, demo: Demo, config: str) -> None:
+        page: Page, demo: Demo, site_dir: Path, demo_page: str) -> None:
     """Every page unpacks bytecode of PyScript's package (checked-hash pycs
     compiled by Pyodide at build time) where PyScript writes that package."""
-    html = (f'<!doctype html><script type="module" src="{pyscript_core(demo)}"></script>'
-            f'<script type="py" config="/{config}">{PYC_PROBE}</script>')
+    config = html.escape(json.dumps(page_config(site_dir, demo_page)))
+    probe = (f'<!doctype html><script type="module" src="{pyscript_core(demo)}"></script>'
+             f'<script type="py" config="{config}">{PYC_PROBE}</script>')
     page.route(demo.origin + "/_pyc_probe.html",
-               lambda route: route.fulfill(body=html, content_type="text/html"))
+               lambda route: route.fulfill(body=probe, content_type="text/html"))
     page.goto(demo.origin + "/_pyc_probe.html")
     page.wait_for_function("document.body.dataset.pyc !== undefined", timeout=BOOT_TIMEOUT_MS)
     found = json.loads(page.evaluate("document.body.dataset.pyc"))
@@ -304,8 +330,7 @@ def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
                    for u in page.requests_seen)  # type: ignore[attr-defined]
     assert seen["pyodide.asm.wasm"] == 1 and seen["pyodide.asm.mjs"] == 1, seen
     assert [n for n in seen if n.startswith("boot-")] == [
-        json.loads((site_dir / "pyscript.json").read_text())["interpreter"]
-        .rsplit("/", 1)[-1]], seen
+        page_config(site_dir)["interpreter"].rsplit("/", 1)[-1]], seen
     assert sum(n for name, n in seen.items() if name.startswith("boot-")) == 1, seen
     generate(page)
 
@@ -349,9 +374,9 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
     def rebuild(snapshot: Path | None) -> dict[str, str]:
         """What build.py does after the wheel and the snapshot: names, configs, pages."""
         names: dict[str, str] = build_py.cached_names(site, snapshot)
-        build_py.pyscript_configs(wheel.name, http_wheel, names, site=site,
-                                  pyscript_pyc=pyscript_pyc)
-        build_py.copy_pages(build_py.cached_urls(names), site=site)
+        configs = build_py.pyscript_configs(wheel.name, http_wheel, names,
+                                            pyscript_pyc=pyscript_pyc)
+        build_py.copy_pages(build_py.cached_urls(names, configs), site=site)
         return names
 
     rebuild(snapshot)
