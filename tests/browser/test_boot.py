@@ -15,6 +15,7 @@ import importlib.util
 import json
 import re
 import shutil
+import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -393,12 +394,20 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             assert any(p.startswith("/_v/pyodide-") for p in cold), sorted(cold)
             assert page.evaluate("window.pfBrowserBuild") is None
 
-            # A returning visit: nothing under /_v/ is asked for again.
+            # Once booted, the page keeps the snapshot unzipped, and that alone.
+            snapshot_url = server.origin + next(p for p in cold if "/snapshot-" in p)
+            assert page.evaluate("pfSnapshotFrom") == "network"
+            wait_until(page, KEPT_SNAPSHOTS_ARE, [snapshot_url])
+
+            # A returning visit: nothing under /_v/ is asked for again, and the
+            # snapshot comes unzipped from the page's cache.
             counting.paths.clear()
-            open_demo(context.new_page(), server.origin)
+            page = open_demo(context.new_page(), server.origin)
             again = sorted(p for p in counting.paths if p.startswith("/_v/"))
             assert again == [], again
             assert counting.paths["/"] == 1  # the page itself is revalidated
+            assert booted(page) == "snapshot"
+            assert page.evaluate("pfSnapshotFrom") == "cache"
 
             # A new build: pf_browser changed, so the wheel's cached name changes
             # and the old snapshot (which holds the old pf_browser) is not used.
@@ -410,6 +419,44 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             assert booted(page) == "plain"
             assert page.evaluate("window.pfBrowserBuild") == "new"
             assert any(p.startswith(names["wheels"].lstrip(".")) for p in counting.paths)
+            # That build has no snapshot: the old one is not kept.
+            wait_until(page, "async () => !(await caches.has('pf_browser-snapshot'))")
+
+
+def wait_until(page: Page, predicate: str, arg: Any = None, seconds: float = 30) -> None:
+    """Until the async JavaScript ``predicate(arg)`` resolves true (wait_for_function
+    takes the promise an async function returns for true at once)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {predicate}"
+        page.wait_for_timeout(100)
+
+
+# The URLs of the snapshots the boot module keeps unzipped (its Cache Storage) are `urls`.
+KEPT_SNAPSHOTS_ARE = """async urls => {
+  const cache = await caches.open("pf_browser-snapshot");
+  const kept = (await cache.keys()).map(request => request.url);
+  return JSON.stringify(kept) === JSON.stringify(urls);
+}"""
+
+
+def test_a_damaged_kept_snapshot_is_passed_over_and_replaced(page: Page, demo: Demo,
+                                                               site_dir: Path) -> None:
+    snapshot_url = demo.origin + "/_v/" + next((site_dir / "_v").glob("snapshot-*")).name
+    page.goto(demo.origin + "/config.json")  # the demo's origin, for its cache
+    page.evaluate("""async url => {
+      const cache = await caches.open("pf_browser-snapshot");
+      await cache.put(url, new Response("PFSNAP01 and then not a snapshot"));
+      await cache.put(url + "-an-older-build", new Response("old"));
+    }""", snapshot_url)
+    open_demo(page, demo.origin, user=BUILDER)
+    assert booted(page) == "snapshot"
+    assert page.evaluate("pfSnapshotFrom") == "network"
+    wait_until(page, KEPT_SNAPSHOTS_ARE, [snapshot_url])
+    size = page.evaluate("""async url => (await (await (await caches.open(
+      "pf_browser-snapshot")).match(url)).arrayBuffer()).byteLength""", snapshot_url)
+    assert size > 10_000_000, size  # the snapshot, unzipped
+    generate(page)
 
 
 @contextmanager
