@@ -7,9 +7,10 @@
 // imported), and boots plainly when it cannot: no snapshot in this build, no
 // DecompressionStream in this browser, the snapshot missing, damaged or made
 // for another runtime. A returning visit reads the snapshot unzipped from
-// this origin's Cache Storage (see CACHE below). The page's `files` are unpacked afterwards either way,
-// so a plain boot finds pf_browser there, and a snapshot boot finds the
-// modules it imports later where the snapshot's import system saw them.
+// this origin's Cache Storage (see CACHE below). The page's `files` are
+// unpacked afterwards either way, so a plain boot finds pf_browser there,
+// and a snapshot boot finds the modules it imports later where the
+// snapshot's import system saw them.
 //
 // The slow parts start when this module is evaluated, not when PyScript asks
 // for Python: compiling the runtime's WebAssembly, fetching and unzipping
@@ -60,8 +61,8 @@ const storage = typeof caches === "object" ? caches : null;  // not on plain htt
 // A damaged copy in the cache is passed over, and replaced after this boot.
 async function snapshotMemory() {
   if (!snapshotURL) return null;
-  // Asked for at once, beside the cache (whose first use in a profile can
-  // take 0.1–0.2 s), and dropped unread if the cache has it.
+  // Asked for at once, beside the cache (opening it took 0.1–0.3 s while a
+  // page loaded), and dropped unread if the cache has it.
   const asked = new AbortController();
   const answer = askSnapshot(asked.signal);
   const stored = await fromCache();
