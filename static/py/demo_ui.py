@@ -38,16 +38,17 @@ class View:
         self.runs = 0
         self._nodes: dict[str, Any] = {}
 
-    def _id(self, name: str) -> Any:
-        # The page's elements stay put: each is looked up once (from a worker,
-        # every lookup is a round trip to the page).
+    def element(self, name: str) -> Any:
+        """The page's element with id ``name``, looked up once: the elements
+        stay put, and from a worker each lookup costs round trips to the page
+        (10 to 30 ms an element while the page boots)."""
         node = self._nodes.get(name)
         if node is None:
             node = self._nodes[name] = self.doc.getElementById(name)
         return node
 
     def status(self, state: str, text: str) -> None:
-        node = self._id("status")
+        node = self.element("status")
         node.setAttribute("data-state", state)
         node.textContent = text
 
@@ -58,9 +59,9 @@ class View:
         ``data-boot`` for whoever measures or tests the page.
         """
         if booted:
-            self._id("status").setAttribute("data-boot", booted)
-        self._id("boot").hidden = True
-        self._id("generate").disabled = False
+            self.element("status").setAttribute("data-boot", booted)
+        self.element("boot").hidden = True
+        self.element("generate").disabled = False
         if who:
             self.status("ready", f"Ready. Describe an app and press Generate, {who}.")
         else:
@@ -70,22 +71,22 @@ class View:
         self.count = 0
         self.size = 0
         self.runs += 1
-        self._id("files").replaceChildren()
-        self._id("file-summary").textContent = "Waiting for the first file…"
-        progress = self._id("run-progress")
+        self.element("files").replaceChildren()
+        self.element("file-summary").textContent = "Waiting for the first file…"
+        progress = self.element("run-progress")
         progress.removeAttribute("value")  # indeterminate: the total is not known yet
         self._fresh_preview()
-        self._id("preview-link").hidden = True
-        self._id("preview-empty").hidden = False
-        self._id("preview-empty").textContent = "Your app appears here as soon as it is ready."
-        self._id("generate").disabled = True
-        self._id("cancel").disabled = False
-        self._id("status").removeAttribute("data-run-id")
+        self.element("preview-link").hidden = True
+        self.element("preview-empty").hidden = False
+        self.element("preview-empty").textContent = "Your app appears here as soon as it is ready."
+        self.element("generate").disabled = True
+        self.element("cancel").disabled = False
+        self.element("status").removeAttribute("data-run-id")
         self.status("generating", "Connecting…")
         # data-runs: a click reaches Python later (always so in a worker), so a
         # test waits for this count before it reads data-state. Written last,
         # so whoever sees the new count also sees this run's state.
-        self._id("status").setAttribute("data-runs", str(self.runs))
+        self.element("status").setAttribute("data-runs", str(self.runs))
 
     def show(self, event: object) -> None:
         """One event of a run, as every page shows it: the run's start, each
@@ -99,7 +100,7 @@ class View:
 
     def run_started(self, run_id: str, app_id: str) -> None:
         # data-run-id: lets a test ask the server about this very run.
-        self._id("status").setAttribute("data-run-id", run_id)
+        self.element("status").setAttribute("data-run-id", run_id)
         self.status("generating", f"Generating {app_id}…")
 
     def add_file(self, path: str, size: int) -> None:
@@ -115,15 +116,15 @@ class View:
         weight.className = "size"
         weight.textContent = human_bytes(size)
         item.append(name, weight)
-        self._id("files").append(item)
-        self._id("file-summary").textContent = file_summary(self.count, self.size)
+        self.element("files").append(item)
+        self.element("file-summary").textContent = file_summary(self.count, self.size)
         self.status("generating", f"Writing {path}…")
 
     def _fresh_preview(self) -> None:
         """A new, empty preview frame in place of one that showed an app: the
         old app stops, and it leaves no entry in the page's history (so Back
         leaves the page rather than stepping through earlier previews)."""
-        frame = self._id("preview")
+        frame = self.element("preview")
         if frame.getAttribute("src") is not None:
             fresh = frame.cloneNode(False)
             fresh.removeAttribute("src")
@@ -132,21 +133,21 @@ class View:
         frame.hidden = True
 
     def show_preview(self, url: str) -> None:
-        progress = self._id("run-progress")
+        progress = self.element("run-progress")
         progress.value = 1
-        frame = self._id("preview")
+        frame = self.element("preview")
         frame.setAttribute("src", url)
         frame.hidden = False
-        link = self._id("preview-link")
+        link = self.element("preview-link")
         link.setAttribute("href", url)
         link.hidden = False
-        self._id("preview-empty").hidden = True
+        self.element("preview-empty").hidden = True
         self.status("done", f"Done: {file_summary(self.count, self.size)}. "
                             "Your app is in the preview.")
 
     def _stopped(self) -> None:
-        self._id("run-progress").value = 0
-        self._id("file-summary").textContent = (
+        self.element("run-progress").value = 0
+        self.element("file-summary").textContent = (
             file_summary(self.count, self.size) if self.count else "No files yet")
 
     def cancelled(self) -> None:
@@ -155,8 +156,8 @@ class View:
 
     def unavailable(self, message: str) -> None:
         """Python is up, but this page cannot run here: say why in the status, Generate off."""
-        self._id("boot").hidden = True
-        self._id("generate").disabled = True
+        self.element("boot").hidden = True
+        self.element("generate").disabled = True
         self.status("error", message)
 
     def error(self, message: str) -> None:
@@ -164,5 +165,5 @@ class View:
         self.status("error", message)
 
     def idle(self) -> None:
-        self._id("generate").disabled = False
-        self._id("cancel").disabled = True
+        self.element("generate").disabled = False
+        self.element("cancel").disabled = True

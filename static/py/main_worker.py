@@ -7,13 +7,14 @@ flag the page sets (boot.js) and this loop reads between events. Signing in
 or out does not reload the page: the client renews its token.
 """
 
+import asyncio
 import json
 
 import js
 from demo_errors import describe
 from demo_ui import View
 from pyodide.ffi import create_proxy
-from pyscript import document, window
+from pyscript import document
 
 from pf_browser import PromptFloe, PromptFloeError
 from pf_browser.transports import PyodideHttpTransport
@@ -21,11 +22,17 @@ from pf_browser.transports import PyodideHttpTransport
 view = View(document)
 
 
+# The page's origin, from this worker's own location (a blob: URL made by the
+# page, so of its origin): `window.location` would be a round trip to the page.
+# URLs are absolute: the worker's own location is not the page's.
+ORIGIN = js.location.origin
+
+
 async def fetch_config() -> dict:
     # This worker's own fetch. (`window.XMLHttpRequest` would make the request
     # on the page's main thread, synchronously, while this worker blocks on
     # it: Firefox now and then never finished booting that way.)
-    response = await js.fetch(window.location.origin + "/config.json",
+    response = await js.fetch(ORIGIN + "/config.json",
                               js.Object.fromEntries([["cache", "no-store"]]))
     return json.loads(await response.text())
 
@@ -33,9 +40,12 @@ async def fetch_config() -> dict:
 # pyodide-http streams through a helper worker, which starts once this
 # worker's event loop runs: made first, it starts while the config arrives.
 transport = PyodideHttpTransport()
-config = await fetch_config()  # noqa: F704
-# Absolute URL: a worker's own location is not the page's.
-client = PromptFloe(session_url=window.location.origin + "/api/promptfloe/session",
+config_arriving = asyncio.ensure_future(fetch_config())
+# Meanwhile, the elements this worker uses at once (see View.element).
+for name in ("account-changed", "generate", "status", "boot"):
+    view.element(name)
+config = await config_arriving  # noqa: F704
+client = PromptFloe(session_url=ORIGIN + "/api/promptfloe/session",
                     base_url=config["apiBaseUrl"], transport=transport)
 # js is this worker's own global scope, where the boot module said how it started.
 booted = getattr(js, "pfPythonBoot", None)
@@ -43,7 +53,7 @@ booted = getattr(js, "pfPythonBoot", None)
 
 def on_account_changed(_event: object) -> None:
     # boot.js posted the sign-in or sign-out form (and asked a running run to stop).
-    user = json.loads(document.getElementById("account-changed").getAttribute("data-user"))
+    user = json.loads(view.element("account-changed").getAttribute("data-user"))
     try:
         client.refresh_token()  # signed out: refused, and the client keeps no token
     except PromptFloeError:
@@ -55,8 +65,7 @@ def on_account_changed(_event: object) -> None:
 # Listeners on the page's elements, through PyScript's proxy. (Not
 # pyscript.when: it imports pyscript.web, which took about 0.2 s of the
 # worker page's way to ready.)
-document.getElementById("account-changed").addEventListener(
-    "click", create_proxy(on_account_changed))
+view.element("account-changed").addEventListener("click", create_proxy(on_account_changed))
 # Streaming once the helper worker is up (at once if it started meanwhile).
 streaming = await transport.ready()  # noqa: F704
 
@@ -85,7 +94,7 @@ def on_generate(_event: object) -> None:
         view.idle()
 
 
-document.getElementById("generate").addEventListener("click", create_proxy(on_generate))
+view.element("generate").addEventListener("click", create_proxy(on_generate))
 if not streaming:
     # Still works, but events arrive only when the run ends (the transport warns why).
     document.querySelector(".engine").textContent = "sync client in a worker · buffered"
