@@ -36,7 +36,7 @@ const wasmURL = new URL("pyodide.asm.wasm", indexURL).href;
 // The snapshot's answer, or null (with the reason in the console) when it
 // cannot be had.
 async function askSnapshot(signal) {
-  if (!snapshotURL || typeof DecompressionStream !== "function") return null;
+  if (typeof DecompressionStream !== "function") return null;
   try {
     const response = await fetch(snapshotURL, { signal });
     if (!response.ok) throw new Error(`${snapshotURL} answered HTTP ${response.status}`);
@@ -84,7 +84,7 @@ async function snapshotMemory() {
 }
 
 async function fromCache() {
-  if (!storage || !snapshotURL) return null;
+  if (!storage) return null;
   try {
     const hit = await (await storage.open(CACHE)).match(snapshotURL);
     return hit ? new Uint8Array(await hit.arrayBuffer()) : null;

@@ -179,7 +179,8 @@ def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: P
 # -- the pages, booted from the snapshot ------------------------------------------
 
 def json_fetched(seen: list[str]) -> set[str]:
-    return {urlsplit(u).path.rsplit("/", 1)[-1] for u in seen if urlsplit(u).path.endswith(".json")}
+    paths = (urlsplit(u).path for u in seen)
+    return {path.rsplit("/", 1)[-1] for path in paths if path.endswith(".json")}
 
 
 # What a booting demo page fetches as JSON: the demo's own config (who is
@@ -397,7 +398,7 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             # Once booted, the page keeps the snapshot unzipped, and that alone.
             snapshot_url = server.origin + next(p for p in cold if "/snapshot-" in p)
             assert page.evaluate("pfSnapshotFrom") == "network"
-            wait_until(page, KEPT_SNAPSHOTS_ARE, [snapshot_url])
+            wait_until(page, KEPT_SNAPSHOTS_ARE, [SNAPSHOT_CACHE, [snapshot_url]])
 
             # A returning visit: nothing under /_v/ is asked for again, and the
             # snapshot comes unzipped from the page's cache.
@@ -420,7 +421,7 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             assert page.evaluate("window.pfBrowserBuild") == "new"
             assert any(p.startswith(names["wheels"].lstrip(".")) for p in counting.paths)
             # That build has no snapshot: the old one is not kept.
-            wait_until(page, "async () => !(await caches.has('pf_browser-snapshot'))")
+            wait_until(page, "async name => !(await caches.has(name))", SNAPSHOT_CACHE)
 
 
 def wait_until(page: Page, predicate: str, arg: Any = None, seconds: float = 30) -> None:
@@ -432,9 +433,12 @@ def wait_until(page: Page, predicate: str, arg: Any = None, seconds: float = 30)
         page.wait_for_timeout(100)
 
 
-# The URLs of the snapshots the boot module keeps unzipped (its Cache Storage) are `urls`.
-KEPT_SNAPSHOTS_ARE = """async urls => {
-  const cache = await caches.open("pf_browser-snapshot");
+# Where the boot module keeps the snapshot unzipped (Cache Storage).
+SNAPSHOT_CACHE = "pf_browser-snapshot"
+
+# The URLs of the snapshots the boot module keeps unzipped are `urls`.
+KEPT_SNAPSHOTS_ARE = """async ([name, urls]) => {
+  const cache = await caches.open(name);
   const kept = (await cache.keys()).map(request => request.url);
   return JSON.stringify(kept) === JSON.stringify(urls);
 }"""
@@ -444,17 +448,17 @@ def test_a_damaged_kept_snapshot_is_passed_over_and_replaced(page: Page, demo: D
                                                                site_dir: Path) -> None:
     snapshot_url = demo.origin + "/_v/" + next((site_dir / "_v").glob("snapshot-*")).name
     page.goto(demo.origin + "/config.json")  # the demo's origin, for its cache
-    page.evaluate("""async url => {
-      const cache = await caches.open("pf_browser-snapshot");
+    page.evaluate("""async ([name, url]) => {
+      const cache = await caches.open(name);
       await cache.put(url, new Response("PFSNAP01 and then not a snapshot"));
       await cache.put(url + "-an-older-build", new Response("old"));
-    }""", snapshot_url)
+    }""", [SNAPSHOT_CACHE, snapshot_url])
     open_demo(page, demo.origin, user=BUILDER)
     assert booted(page) == "snapshot"
     assert page.evaluate("pfSnapshotFrom") == "network"
-    wait_until(page, KEPT_SNAPSHOTS_ARE, [snapshot_url])
-    size = page.evaluate("""async url => (await (await (await caches.open(
-      "pf_browser-snapshot")).match(url)).arrayBuffer()).byteLength""", snapshot_url)
+    wait_until(page, KEPT_SNAPSHOTS_ARE, [SNAPSHOT_CACHE, [snapshot_url]])
+    size = page.evaluate("""async ([name, url]) => (await (await (await caches.open(
+      name)).match(url)).arrayBuffer()).byteLength""", [SNAPSHOT_CACHE, snapshot_url])
     assert size > 10_000_000, size  # the snapshot, unzipped
     generate(page)
 
