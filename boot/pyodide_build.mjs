@@ -21,6 +21,25 @@
 //       module's unpack() reads: "PFSNAP01", then little-endian u32s: the
 //       memory's length, the page size, the number of runs of pages kept, and
 //       (first page, pages) for each run; then the kept pages, run by run.
+//   node boot/pyodide_build.mjs kernel-snapshot <pyodide dir> <files out> <out file> <lock> <wheel>...
+//       The same for the JupyterLite site's Pyodide kernel, on the kernel's
+//       lock file: install the kernel's wheels (its own, IPython's, jedi's,
+//       micropip's) into site-packages, import what the kernel's worker
+//       imports after the boot (pyodide_kernel, then piplite and so
+//       micropip; in /drive, where the worker mounts the notebooks), and
+//       write the snapshot to <out file>, as above. A snapshot keeps
+//       Python's memory, not its files: <files out> gets site-packages as
+//       the imports left it (their bytecode included, each file with its
+//       time), gzipped, in a format of our own (fileArchive below) that the
+//       kernel's boot module writes into Pyodide's file system after the boot.
+//       Run under a Node with JSPI on (--experimental-wasm-jspi): Pyodide
+//       picks its way of blocking on a promise (run_sync) when it starts and
+//       the snapshot keeps that choice, so a kernel booted from it blocks
+//       with JSPI as a plain one does. The objects of Pyodide's own
+//       JavaScript that these modules hold (the `pyodide_js` module, its
+//       loadPackagesFromImports, micropip's loadPackage, loadedPackages and
+//       _api.install) are written as {pyodide: <name>, kind}, and the boot
+//       module binds them to the booted Pyodide again.
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -79,6 +98,11 @@ async function withPyscriptTree(pyodide, stdlibModule) {
   }
   pyodide.runPython(PYSCRIPT_SOURCES);
   pyodide.globals.set("tree", pyodide.toPy(tree));
+}
+
+if (command === "kernel-snapshot") {
+  await kernelSnapshot(process.argv[6], process.argv.slice(7));
+  process.exit(0);
 }
 
 if (command === "pyscript-bytecode") {
@@ -147,6 +171,96 @@ names
 } else {
   console.error(`unknown command ${command}`);
   process.exit(2);
+}
+
+async function kernelSnapshot(lockFile, wheels) {
+  if (typeof WebAssembly.Suspending !== "function") {
+    throw new Error("kernel-snapshot needs JSPI: run Node 24 with --experimental-wasm-jspi");
+  }
+  const filesOut = input;
+  // The kernel's lock file: micropip reads it when imported.
+  const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true,
+                                      lockFileURL: path.resolve(lockFile) });
+  const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
+  const distInfos = () => new Set(pyodide.FS.readdir(sitePackages)
+    .filter((name) => name.endsWith(".dist-info")));
+  for (const wheel of wheels) {
+    const before = distInfos();
+    pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheel)), "wheel",
+                          { extractDir: sitePackages });
+    // Installed as a plain kernel installs it, for micropip.list(): from
+    // the lock by Pyodide ("pyodide"), the others by piplite (micropip,
+    // from their wheel).
+    const locked = path.basename(path.dirname(wheel)) === path.basename(path.dirname(lockFile));
+    for (const info of distInfos()) {
+      if (before.has(info)) continue;
+      pyodide.FS.writeFile(`${sitePackages}/${info}/INSTALLER`, locked ? "pyodide" : "micropip");
+      pyodide.FS.writeFile(`${sitePackages}/${info}/PYODIDE_SOURCE`,
+                           locked ? "pyodide" : path.basename(wheel));
+    }
+  }
+  // What the kernel's worker imports after the boot, in /drive, where it
+  // mounts the notebooks.
+  const files = pyodide.runPython(`
+import os
+os.makedirs("/drive", exist_ok=True)
+os.chdir("/drive")
+import pyodide_kernel
+import piplite.piplite
+root = ${JSON.stringify(sitePackages)}
+sorted(os.path.join(d, f) for d, _, names in os.walk(root) for f in names)
+`).toJs();
+  // No file may be open in the snapshot: the booted kernel's file
+  // descriptors are not these, and closing one there fails (EBADF). The
+  // imports leave the standard library's zip open in importlib.metadata's
+  // cache of sys.path entries: emptied, and the zip closed, here.
+  pyodide.runPython(`
+import gc, importlib.metadata
+importlib.metadata.FastPath.__new__.cache_clear()
+gc.collect()
+`);
+  const open = pyodide.FS.streams.filter((stream) => stream && stream.fd > 2)
+    .map((stream) => stream.path);
+  if (open.length) throw new Error(`files left open for the snapshot: ${open.join(", ")}`);
+  fs.writeFileSync(filesOut, zlib.gzipSync(fileArchive(pyodide, files), { level: 9 }));
+  // Pyodide's own objects the kernel's modules hold, by their names on the
+  // pyodide object (or its _api, which micropip imports from).
+  const names = new Map();
+  for (const [prefix, owner] of [["", pyodide], ["_api.", pyodide._api]]) {
+    for (const name of Object.getOwnPropertyNames(owner)) {
+      try {
+        const value = owner[name];
+        if ((typeof value === "function" || (typeof value === "object" && value))
+            && !names.has(value)) names.set(value, prefix + name);
+      } catch {}
+    }
+  }
+  const snapshot = pyodide.makeMemorySnapshot({
+    serializer(value) {
+      if (value === pyodide) return { pyodide: null, kind: "object" };
+      if (names.has(value)) return { pyodide: names.get(value), kind: typeof value };
+      throw new Error(`the kernel holds a JavaScript object the snapshot cannot name: ${value}`);
+    },
+  });
+  const packed = withoutZeroPages(snapshot);
+  fs.writeFileSync(out, zlib.gzipSync(packed, { level: 9 }));
+  console.log(`kernel-snapshot: ${snapshot.length} bytes, ${packed.length} without its zero `
+              + `pages; ${files.length} files of site-packages`);
+}
+
+// The files at `paths` (from the root), in the format the boot module's
+// writeFiles() reads: "PFFILES1", a little-endian u32 (the header's length),
+// the header (JSON: [path, size, modification time in ms] for each file),
+// then the files' bytes in that order.
+function fileArchive(pyodide, paths) {
+  const parts = paths.map((file) => pyodide.FS.readFile(file));
+  const times = paths.map((file) => pyodide.FS.stat(file).mtime);
+  const header = Buffer.from(JSON.stringify(paths.map((file, i) =>
+    [file, parts[i].length, times[i] instanceof Date ? times[i].getTime() : times[i]])));
+  const head = Buffer.alloc(12);
+  head.write("PFFILES1", 0, "latin1");
+  head.writeUInt32LE(header.length, 8);
+  return Buffer.concat([head, header, ...parts]);
 }
 
 function withoutZeroPages(memory, page = 4096) {

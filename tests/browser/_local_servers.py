@@ -63,11 +63,15 @@ class _Base:
 
 
 class StaticServer(_Base):
-    """Serve ``mounts`` (URL prefix -> folder) on one loopback origin."""
+    """Serve ``mounts`` (URL prefix -> folder) on one loopback origin, uncached;
+    paths under a prefix in ``immutable`` are cached for good, as the demo app
+    server serves the site's content-named files."""
 
-    def __init__(self, mounts: Mapping[str, Path], *, isolated: bool = False) -> None:
+    def __init__(self, mounts: Mapping[str, Path], *, isolated: bool = False,
+                 immutable: tuple[str, ...] = ()) -> None:
         self.mounts = sorted(mounts.items(), key=lambda kv: -len(kv[0]))
         self.isolated = isolated
+        self.immutable = immutable
         super().__init__(_StaticHandler)
 
 
@@ -86,16 +90,18 @@ class _StaticHandler(BaseHTTPRequestHandler):
                 if target.is_dir():
                     target = target / "index.html"
                 if folder.resolve() in target.parents and target.is_file():
-                    return self._send_file(target, owner.isolated)
+                    return self._send_file(target, owner.isolated,
+                                           path.startswith(owner.immutable))
         self.send_error(404)
 
-    def _send_file(self, target: Path, isolated: bool) -> None:
+    def _send_file(self, target: Path, isolated: bool, immutable: bool) -> None:
         body = target.read_bytes()
         ctype = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
         self.send_response(200)
         self.send_header("Content-Type", ctype or "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cache-Control", "public, max-age=31536000, immutable"
+                         if immutable else "no-store")
         if isolated:
             for name, value in ISOLATION_HEADERS.items():
                 self.send_header(name, value)

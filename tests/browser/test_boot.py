@@ -156,10 +156,23 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
     snapshot.write_bytes(b"two")
     third = build_py.cached_names(site, snapshot)
     assert third["interpreter"] != second["interpreter"]  # it names the snapshot
+    # The notebook kernel's boot module: its own snapshot (made with JSPI) and files.
+    kernel = tmp_path / "kernel.bin.gz", tmp_path / "files.bin.gz"
+    kernel[0].write_bytes(b"kernel")
+    kernel[1].write_bytes(b"files")
+    fourth = build_py.cached_names(site, snapshot, kernel)
+    assert fourth["interpreter"] == third["interpreter"]
+    module = (site / fourth["kernel"]).read_text()
+    named = re.findall(r'"\./((?:kernel-snapshot|kernel-files)-[0-9a-f]{16}\.bin\.gz)"', module)
+    assert sorted({n.split("-")[1] for n in named}) == ["files", "snapshot"], named
+    assert all((site / "_v" / name).is_file() for name in named)
+    assert '"jspi" !== "jspi"' in module and "pf_browser-kernel-snapshot" in module
+    assert "micropip" in module and "__" + "AFTER_SNAPSHOT__" not in module
     without = build_py.cached_names(site, None)
     boot = (site / without["interpreter"]).read_text()
-    assert "snapshot-" not in boot
+    assert "snapshot-" not in boot and "kernel" not in without
     assert [p.name for p in (site / "_v").glob("snapshot-*")] == []
+    assert [p.name for p in (site / "_v").glob("kernel*")] == []
 
 
 def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: Path) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class Ran:
     by_service_worker: list[str]  # also in ``requests``
     outputs: list[str]  # textContent: cells scrolled out of view have no innerText
     progress_seen: list[list[int]]  # per progress view, in order
+    kernel_boot: str | None  # the kernel worker's pfPythonBoot: "snapshot" or "plain"
 
 
 def open_run_menu(page: Page) -> None:
@@ -74,12 +76,26 @@ def open_run_menu(page: Page) -> None:
     pytest.fail("the notebook's Run menu did not open")
 
 
-@pytest.fixture(scope="module")
-def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
+def kernel_boot(page: Page) -> str | None:
+    """How the kernel's worker started Python, as its boot module recorded it."""
+    for worker in page.workers:
+        boot = worker.evaluate("globalThis.pfPythonBoot ?? null")
+        if boot is not None:
+            return str(boot)
+    return None
+
+
+@contextmanager
+def run_all(chromium: Browser, site_dir: Path,
+            refuse: str | None = None) -> Iterator[Ran]:
+    """Open the shipped notebook on the demo servers and run every cell;
+    requests to URLs matching ``refuse`` fail (a network error)."""
     if not (site_dir / "lite" / "files" / NOTEBOOK).is_file():
         pytest.fail(f"{site_dir}/lite holds no {NOTEBOOK}: the build did not make the site")
     with demo_servers(site_dir, pace=PACE) as demo:
         context = chromium.new_context(viewport={"width": 1200, "height": 1000})
+        if refuse:
+            context.route(refuse, lambda route: route.abort())
         requests: list[str] = []
         by_service_worker: list[str] = []
 
@@ -109,12 +125,18 @@ def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
                             f"console errors: {console[-10:]}")
             outputs = page.locator(".jp-OutputArea-output").all_text_contents()
             yield Ran(page, demo.origin, requests, by_service_worker, outputs,
-                      page.evaluate("pfProgressSeen"))
+                      page.evaluate("pfProgressSeen"), kernel_boot(page))
         finally:
             context.close()
 
 
-def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
+@pytest.fixture(scope="module")
+def ran(chromium: Browser, site_dir: Path) -> Iterator[Ran]:
+    with run_all(chromium, site_dir) as done:
+        yield done
+
+
+def assert_every_cell_ran(ran: Ran) -> None:
     text = "\n".join(ran.outputs)
     assert "Traceback" not in text, text[:3000]
     assert "Signed in as Ada (builder)" in text
@@ -125,6 +147,11 @@ def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
     assert re.search(r"http://site-[0-9a-f]{32}\.localhost:\d+/", text)  # its own origin
     assert "Signed in as Rey (read-only), with the scopes read." in text
     assert "No apps yet." in text
+
+
+def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
+    assert_every_cell_ran(ran)
+    text = "\n".join(ran.outputs)
     # The session is shown without its token.
     assert re.search(r"scopes\s*build, read, deploy", text) and "hidden" in text
     assert "pf_sess_" not in ran.page.content()
@@ -164,15 +191,31 @@ def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> N
     assert ran.by_service_worker, "no request of the service worker was recorded"
     paths = [urlsplit(u).path for u in ran.requests
              if urlsplit(u).netloc == urlsplit(ran.origin).netloc]
-    # Pyodide from the pages' one copy; the kernel's packages beside its lock
-    # (fetched by the kernel's worker, so worker requests are in the record);
-    # the %pip wheels from the site.
-    assert "/vendor/pyodide/pyodide.asm.wasm" in paths
-    assert not any(p.startswith("/lite/static/pyodide") for p in paths)
+    # Pyodide from the pages' one copy (its cached name), through the kernel's
+    # boot module, with the kernel's snapshot and files (fetched by the
+    # kernel's worker, so worker requests are in the record): the kernel
+    # installed nothing at boot. Its lock is still Pyodide's. The %pip wheels
+    # come from the site.
+    assert ran.kernel_boot == "snapshot"
+    assert any(re.fullmatch(r"/_v/pyodide-[^/]+/pyodide\.asm\.wasm", p) for p in paths), paths
+    assert any(re.fullmatch(r"/_v/kernel-[0-9a-f]{16}\.mjs", p) for p in paths)
+    assert any(re.fullmatch(r"/_v/kernel-snapshot-[0-9a-f]{16}\.bin\.gz", p) for p in paths)
+    assert any(re.fullmatch(r"/_v/kernel-files-[0-9a-f]{16}\.bin\.gz", p) for p in paths)
+    assert not any(p.startswith(("/lite/static/pyodide", "/vendor/pyodide")) for p in paths)
     assert "/lite/kernel-packages/pyodide-lock.json" in paths
-    assert "/lite/kernel-packages/ipython-9.12.0-py3-none-any.whl" in paths
+    assert not any(p.endswith(".whl") and p.startswith("/lite/kernel-packages/") for p in paths)
     assert any(re.fullmatch(r"/lite/pypi/pf_browser-.*\.whl", p) for p in paths)
     assert "/lite/pypi/ipywidgets-8.1.9-py3-none-any.whl" in paths
+
+
+def test_without_its_snapshot_the_kernel_boots_plainly_and_every_cell_runs(
+        chromium: Browser, site_dir: Path) -> None:
+    # The snapshot refused (as a browser without JSPI skips it): Python boots
+    # plainly, the boot module writes the kernel's packages all the same, and
+    # the notebook runs as before, the sync cell included.
+    with run_all(chromium, site_dir, refuse="**/_v/kernel-snapshot-*") as ran:
+        assert ran.kernel_boot == "plain"
+        assert_every_cell_ran(ran)
 
 
 def test_the_kernel_lock_hashes_match_the_files_served(test_origin: StaticServer) -> None:
