@@ -16,8 +16,9 @@ leaves the machine (no CDN):
                            the notebooks/ and the wheels ``%pip`` installs
     site/_v/               the names pages load those by: each ends with a hash
                            of its content, so they can be cached for good
-                           (see cached_names), plus the memory snapshot and
-                           the boot module that loads it (see boot/)
+                           (see cached_names), plus the memory snapshots (the
+                           pages' and the notebook kernel's, with its files)
+                           and the boot modules that load them (see boot/)
     site/*                 the pages, from static/ (the demo pages rendered from
                            static/demo.template.html and demo_pages.json),
                            pointing at site/_v/, each with its PyScript
@@ -287,8 +288,9 @@ def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
                      pyscript_pyc: str | None = None) -> dict[str, dict[str, Any]]:
     """The PyScript configs of the demo pages, by the name their page's
     ``config`` attribute gives (``__CONFIG_<name>__``): ``main`` (index.html),
-    ``worker`` and ``sync`` (the sync page: plain Pyodide, no memory snapshot,
-    because a runtime booted from a snapshot has no JSPI stack switching).
+    ``worker`` and ``sync`` (the sync page, whose boot module's snapshot was
+    made with JSPI, so that its Python can block on fetch; see
+    memory_snapshot).
 
     ``interpreter`` keeps PyScript off its default CDN; a ``files`` target
     ending in ``/*`` unpacks a wheel into the working folder, which is on
@@ -308,7 +310,7 @@ def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
     if pyscript_pyc:
         main["files"][f"{names['wheels']}{pyscript_pyc}"] = "./*"
     worker = {**main, "files": {**main["files"], f"{names['wheels']}{http_wheel}": "./*"}}
-    sync = {**main, "interpreter": f"{names['pyodide']}pyodide.mjs"}
+    sync = {**main, "interpreter": names["sync_interpreter"]}
     return {"main": main, "worker": worker, "sync": sync}
 
 
@@ -334,9 +336,10 @@ def build() -> Path:
     http_wheel = pyodide_http_wheel(wheels)
     pyscript_pyc = pyscript_bytecode(wheels)
     snapshot = memory_snapshot(wheels / pf_wheel)
+    sync_snapshot = memory_snapshot(wheels / pf_wheel, jspi=True)
     lite_site(SITE / "lite", wheels / pf_wheel)
     kernel = kernel_snapshot(SITE / "lite")
-    names = cached_names(SITE, snapshot, kernel)
+    names = cached_names(SITE, snapshot, kernel, sync_snapshot)
     set_kernel_boot(SITE / "lite", names.get("kernel"))
     configs = pyscript_configs(pf_wheel, http_wheel, names, pyscript_pyc=pyscript_pyc)
     pages = copy_pages(cached_urls(names, configs))
@@ -376,16 +379,18 @@ def render_pages() -> dict[str, str]:
 def cached_urls(names: dict[str, str],
                 configs: dict[str, dict[str, Any]]) -> Callable[[str], str]:
     """What turns a page's runtime URLs into their cached names (``names``,
-    from cached_names): PyScript's, the boot module's (``__BOOT_MODULE__``,
-    which a page whose Python runs on its main thread loads at once), and
+    from cached_names): PyScript's, the boot modules' (``__BOOT_MODULE__``
+    and ``__SYNC_BOOT_MODULE__``, which a page whose Python runs on its main
+    thread loads at once), and
     each ``__CONFIG_<name>__`` into that PyScript config (pyscript_configs),
     inline."""
     def rewrite(page: str) -> str:
         page = (page.replace("./vendor/pyscript/", names["pyscript"])
-                .replace("__BOOT_MODULE__", names["interpreter"]))
+                .replace("__BOOT_MODULE__", names["interpreter"])
+                .replace("__SYNC_BOOT_MODULE__", names["sync_interpreter"]))
         for name, config in configs.items():
             page = page.replace(f"__CONFIG_{name}__", inline_config(config))
-        if left := re.findall(r"__(?:CONFIG_\w+|BOOT_MODULE)__", page):
+        if left := re.findall(r"__(?:CONFIG_\w+|(?:SYNC_)?BOOT_MODULE)__", page):
             sys.exit(f"build: a page asks for {left}, which build.py does not make")
         return page
     return rewrite
@@ -678,7 +683,7 @@ def pyscript_bytecode(wheels: Path) -> str:
     return name
 
 
-def memory_snapshot(wheel: Path) -> Path | None:
+def memory_snapshot(wheel: Path, *, jspi: bool = False) -> Path | None:
     """A gzipped Pyodide memory snapshot taken after ``import pf_browser`` and
     the standard-library modules PyScript's package imports.
 
@@ -688,20 +693,36 @@ def memory_snapshot(wheel: Path) -> Path | None:
     build (its build id), and the boot module then boots plainly. Made under
     Node (``boot/pyodide_build.mjs``), once per key; ``PF_SNAPSHOT=0`` builds
     a site without one. Returns None when there is none.
+
+    With ``jspi``, made under Node 24 with JSPI on (see kernel_snapshot), for
+    the sync page: Python booted from it can block on a promise (run_sync)
+    where the browser has JSPI. The other pages' snapshot is made without,
+    so that it serves every browser, WebKit's too.
     """
     if os.environ.get("PF_SNAPSHOT", "1") == "0":
         return None
+    command = [node()]
+    stem = "snapshot"
+    if jspi:
+        node24 = node_with_jspi()
+        if node24 is None:
+            log(f"WARNING: no {NODE_JSPI_DIST} (pip install -e \".[lite]\"): "
+                "the sync page boots without its snapshot")
+            return None
+        command, stem = [str(node24), "--experimental-wasm-jspi"], "sync-snapshot"
     wasm = NODE_MODULES / "pyodide" / "pyodide.asm.wasm"
     key = hashlib.sha256("\n".join([
-        PYODIDE_VERSION, sha256_of(wasm), sha256_of(wheel),
+        PYODIDE_VERSION, sha256_of(wasm), sha256_of(wheel), " ".join(command[1:]),
+        importlib.metadata.version(NODE_JSPI_DIST) if jspi else "",
         sha256_of(BOOT / "pyodide_build.mjs"), sha256_of(PYSCRIPT_STDLIB)]).encode()
     ).hexdigest()[:16]
-    made = CACHE / f"snapshot-{key}.bin.gz"
+    made = CACHE / f"{stem}-{key}.bin.gz"
     if not made.is_file():
-        log("making the memory snapshot (Pyodide under Node, after import pf_browser)")
+        log(f"making the memory snapshot{' with JSPI' if jspi else ''} "
+            "(Pyodide under Node, after import pf_browser)")
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = made.with_suffix(".tmp")
-        done = subprocess.run([node(), str(BOOT / "pyodide_build.mjs"), "snapshot",
+        done = subprocess.run([*command, str(BOOT / "pyodide_build.mjs"), "snapshot",
                                str(NODE_MODULES / "pyodide"), str(wheel), str(tmp),
                                str(PYSCRIPT_STDLIB)],
                               stdout=subprocess.DEVNULL)
@@ -709,7 +730,7 @@ def memory_snapshot(wheel: Path) -> Path | None:
             log("WARNING: no memory snapshot (see above); the pages boot Python plainly")
             return None
         tmp.replace(made)
-    for old in CACHE.glob("snapshot-*.bin.gz"):
+    for old in CACHE.glob(f"{stem}-*.bin.gz"):
         if old != made:
             old.unlink()
     return made
@@ -834,7 +855,8 @@ def tree_hash(folder: Path) -> str:
 
 
 def cached_names(site: Path, snapshot: Path | None,
-                 kernel: tuple[Path, Path] | None = None) -> dict[str, str]:
+                 kernel: tuple[Path, Path] | None = None,
+                 sync_snapshot: Path | None = None) -> dict[str, str]:
     """Give the runtime, PyScript, the wheels and the snapshot names that
     change with their content, under ``site/_v/``; return them as URLs
     relative to the pages.
@@ -845,9 +867,10 @@ def cached_names(site: Path, snapshot: Path | None,
     name new files, never runs beside stale ones. Folders are links to
     ``vendor/``, ``wheels/``: the files stay where the tests load them too.
     The boot module (``boot/pyodide_boot.mjs``, PyScript's ``interpreter``)
-    is written here with the runtime's and the snapshot's names in it, and,
-    given the ``kernel``'s snapshot and files, once more for the notebook's
-    kernel (``"kernel"`` in the names returned).
+    is written here with the runtime's and the snapshot's names in it; once
+    more for the sync page (``"sync_interpreter"``), with ``sync_snapshot``
+    (made with JSPI) if there is one; and, given the ``kernel``'s snapshot
+    and files, once more for the notebook's kernel (``"kernel"``).
     """
     root = site / CACHED
     root.mkdir(exist_ok=True)
@@ -885,7 +908,11 @@ def cached_names(site: Path, snapshot: Path | None,
             "wheels": f"./{CACHED}/{wheels}/",
             "interpreter": boot_module("boot", SNAPSHOT=cached(snapshot, "snapshot"),
                                        SNAPSHOT_NEEDS="", FILES="", AFTER_SNAPSHOT='""',
-                                       CACHE="pf_browser-snapshot")}
+                                       CACHE="pf_browser-snapshot"),
+            "sync_interpreter": boot_module(
+                "boot-sync", SNAPSHOT=cached(sync_snapshot, "sync-snapshot"),
+                SNAPSHOT_NEEDS="jspi", FILES="", AFTER_SNAPSHOT='""',
+                CACHE="pf_browser-sync-snapshot")}
     if kernel is not None:
         urls["kernel"] = boot_module(
             "kernel", SNAPSHOT=cached(kernel[0], "kernel-snapshot"), SNAPSHOT_NEEDS="jspi",

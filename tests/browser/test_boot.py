@@ -156,6 +156,14 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
     snapshot.write_bytes(b"two")
     third = build_py.cached_names(site, snapshot)
     assert third["interpreter"] != second["interpreter"]  # it names the snapshot
+    # The sync page's boot module: a snapshot made with JSPI, used where JSPI is.
+    sync_snapshot = tmp_path / "sync.bin.gz"
+    sync_snapshot.write_bytes(b"sync")
+    with_sync = build_py.cached_names(site, snapshot, None, sync_snapshot)
+    sync_module = (site / with_sync["sync_interpreter"]).read_text()
+    assert re.search(r'"\./sync-snapshot-[0-9a-f]{16}\.bin\.gz"', sync_module)
+    assert '"jspi" !== "jspi"' in sync_module and "pf_browser-sync-snapshot" in sync_module
+    assert with_sync["interpreter"] == third["interpreter"]
     # The notebook kernel's boot module: its own snapshot (made with JSPI) and files.
     kernel = tmp_path / "kernel.bin.gz", tmp_path / "files.bin.gz"
     kernel[0].write_bytes(b"kernel")
@@ -171,7 +179,8 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
     without = build_py.cached_names(site, None)
     boot = (site / without["interpreter"]).read_text()
     assert "snapshot-" not in boot and "kernel" not in without
-    assert [p.name for p in (site / "_v").glob("snapshot-*")] == []
+    assert "sync-snapshot-" not in (site / without["sync_interpreter"]).read_text()
+    assert [p.name for p in (site / "_v").glob("*snapshot-*")] == []
     assert [p.name for p in (site / "_v").glob("kernel*")] == []
 
 
@@ -242,6 +251,28 @@ def test_the_worker_page_boots_from_the_snapshot_and_generates(page: Page, demo:
     assert booted(page) == "snapshot"
     # Its worker included: it gets its config with the script, not by fetching it.
     assert json_fetched(page.requests_seen) == BOOT_JSON  # type: ignore[attr-defined]
+    generate(page)
+    assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+
+
+def test_the_sync_page_boots_from_its_jspi_snapshot_and_streams(page: Page, demo: Demo) -> None:
+    # Its own snapshot, made with JSPI: Python booted from it blocks on fetch
+    # (its sync client streams). The other pages' snapshot is not fetched.
+    open_demo(page, demo.origin, "/sync.html", user=BUILDER)
+    assert booted(page) == "snapshot"
+    seen: list[str] = page.requests_seen  # type: ignore[attr-defined]
+    assert any("/_v/sync-snapshot-" in u for u in seen)
+    assert not any("/_v/snapshot-" in u for u in seen)
+    assert json_fetched(seen) == BOOT_JSON
+    generate(page)
+    assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
+
+
+def test_without_its_snapshot_the_sync_page_boots_plainly_and_streams(
+        page: Page, demo: Demo) -> None:
+    page.route("**/_v/sync-snapshot-*", lambda route: route.fulfill(status=404, body="gone"))
+    open_demo(page, demo.origin, "/sync.html", user=BUILDER)
+    assert booted(page) == "plain"
     generate(page)
     assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
 

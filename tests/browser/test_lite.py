@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,6 +184,11 @@ def test_the_preview_iframe_shows_the_generated_app(ran: Ran) -> None:
     assert "bakery" in headings[0].lower(), headings
 
 
+# The paths of what a Cache Storage cache of this origin holds.
+KEPT = """async (name) => (await (await caches.open(name)).keys())
+  .map(request => new URL(request.url).pathname)"""
+
+
 def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> None:
     strays = [u for u in ran.requests if not is_local(u)]
     assert strays == []
@@ -197,6 +203,13 @@ def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> N
     # installed nothing at boot. Its lock is still Pyodide's. The %pip wheels
     # come from the site.
     assert ran.kernel_boot == "snapshot"
+    # The kernel keeps its snapshot unzipped for the next visit, in a cache of
+    # its own (the pages keep theirs beside it, untouched).
+    snapshot = next(p for p in paths if re.fullmatch(r"/_v/kernel-snapshot-\w+\.bin\.gz", p))
+    deadline = time.monotonic() + 30
+    while (kept := ran.page.evaluate(KEPT, "pf_browser-kernel-snapshot")) != [snapshot]:
+        assert time.monotonic() < deadline, kept
+        ran.page.wait_for_timeout(100)
     assert any(re.fullmatch(r"/_v/pyodide-[^/]+/pyodide\.asm\.wasm", p) for p in paths), paths
     assert any(re.fullmatch(r"/_v/kernel-[0-9a-f]{16}\.mjs", p) for p in paths)
     assert any(re.fullmatch(r"/_v/kernel-snapshot-[0-9a-f]{16}\.bin\.gz", p) for p in paths)
