@@ -11,7 +11,9 @@ API on a second origin, against a bare PyScript page that runs ``pass`` with
 the same runtime files from the same server, alternating, a fresh browser
 context (empty cache) for each cold load. A returning visit opens the page
 again in the same context (warm HTTP cache). Ready means: the page's status
-says ready (``data-state``), or the bare page's Python ran.
+says ready (``data-state``), or the bare page's Python ran. The pages: the
+main page, the worker page and the sync page, and the main and sync pages
+with their snapshot refused (``main_plain``, ``sync_plain``: a plain boot).
 
 One headless Chromium, one Pyodide page, one run, the same stream for both
 sides. The stream comes from the loopback peer of the browser tests, which
@@ -222,9 +224,9 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
             api.set_allowed_origins([server.origin])
             cookie = {"name": COOKIE, "value": CookieSigner(secret).sign("ada"),
                       "url": server.origin}
-            # main_plain: the main page with its snapshot refused (a plain boot).
+            # main_plain, sync_plain: the page with its snapshot refused (a plain boot).
             pages = {"bare": "/_bench/bare.html", "main": "/", "worker": "/worker.html",
-                     "main_plain": "/"}
+                     "main_plain": "/", "sync": "/sync.html", "sync_plain": "/sync.html"}
             if only := os.environ.get("PF_BOOT_PAGES"):
                 pages = {k: v for k, v in pages.items() if k == "bare" or k in only.split(",")}
             for round_ in range(BOOT_ROUNDS):
@@ -237,8 +239,9 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
                     context.on("request", lambda r: seen.append(r.url))
                     context.add_cookies([cookie])
                     context.add_init_script(READY_PROBE)
-                    if name == "main_plain":
-                        context.route("**/_v/snapshot-*", lambda route: route.fulfill(
+                    if name.endswith("_plain"):
+                        refused = "sync-snapshot" if name == "sync_plain" else "snapshot"
+                        context.route(f"**/_v/{refused}-*", lambda route: route.fulfill(
                             status=404, body="not in this measurement"))
                     url = server.origin + path
                     page = context.new_page()
@@ -262,12 +265,13 @@ def report_boot(r: dict[str, list[float]]) -> None:
     print(f"page ready (median of {BOOT_ROUNDS} alternating rounds, a fresh browser profile "
           "per cold load; same server, same runtime files):")
     print(f"  bare PyScript page: cold {bare:.0f} ms, returning {med['bare_again']:.0f} ms")
-    for name in ("main", "worker", "main_plain"):
+    for name in ("main", "worker", "main_plain", "sync", "sync_plain"):
         if f"{name}_cold" not in med:
             continue
         cold, again = med[f"{name}_cold"], med[f"{name}_again"]
         label = {"main": "main page:", "worker": "worker page:",
-                 "main_plain": "main, no snapshot:"}[name]
+                 "main_plain": "main, no snapshot:", "sync": "sync page:",
+                 "sync_plain": "sync, no snapshot:"}[name]
         # Paired: each round's ratio to the bare page loaded in the same round
         # (and a returning visit to its own cold load), the least disturbed by
         # other load on a shared machine.

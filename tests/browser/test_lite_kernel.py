@@ -71,7 +71,7 @@ def kernel_module(site: Path) -> str:
     config = json.loads((site / "lite" / "jupyter-lite.json").read_text())
     url = config["jupyter-config-data"]["litePluginSettings"][KERNEL]["pyodideUrl"]
     assert url.startswith("./../_v/kernel-"), f"the site's kernel boots without ours: {url}"
-    return url.removeprefix("./..")
+    return str(url).removeprefix("./..")
 
 
 def test_the_kernel_boots_with_its_packages_in_every_engine(
