@@ -854,6 +854,12 @@ def tree_hash(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+# What the boot module asks for at once, for Pyodide to find when it starts
+# (names in the runtime's folder): the pages' Pyodide reads the runtime's own
+# lock file; the kernel is given its own (in KERNEL_LOCK_DIR).
+PAGE_EARLY = json.dumps(["python_stdlib.zip", "pyodide-lock.json"])
+
+
 def cached_names(site: Path, snapshot: Path | None,
                  kernel: tuple[Path, Path] | None = None,
                  sync_snapshot: Path | None = None) -> dict[str, str]:
@@ -908,16 +914,17 @@ def cached_names(site: Path, snapshot: Path | None,
             "wheels": f"./{CACHED}/{wheels}/",
             "interpreter": boot_module("boot", SNAPSHOT=cached(snapshot, "snapshot"),
                                        SNAPSHOT_NEEDS="", FILES="", AFTER_SNAPSHOT='""',
-                                       CACHE="pf_browser-snapshot"),
+                                       CACHE="pf_browser-snapshot", EARLY=PAGE_EARLY),
             "sync_interpreter": boot_module(
                 "boot-sync", SNAPSHOT=cached(sync_snapshot, "sync-snapshot"),
                 SNAPSHOT_NEEDS="jspi", FILES="", AFTER_SNAPSHOT='""',
-                CACHE="pf_browser-sync-snapshot")}
+                CACHE="pf_browser-sync-snapshot", EARLY=PAGE_EARLY)}
     if kernel is not None:
         urls["kernel"] = boot_module(
             "kernel", SNAPSHOT=cached(kernel[0], "kernel-snapshot"), SNAPSHOT_NEEDS="jspi",
             FILES=cached(kernel[1], "kernel-files"),
-            AFTER_SNAPSHOT=json.dumps(KERNEL_AFTER_SNAPSHOT), CACHE="pf_browser-kernel-snapshot")
+            AFTER_SNAPSHOT=json.dumps(KERNEL_AFTER_SNAPSHOT), CACHE="pf_browser-kernel-snapshot",
+            EARLY=json.dumps(["python_stdlib.zip"]))
     for name, path in copies.items():
         if not (root / name).is_file():
             shutil.copyfile(path, root / name)

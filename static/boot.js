@@ -28,6 +28,40 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The page's half of the view that Python drives (py/demo_ui.py): a list of
+// changes to elements named by id, carried out in one call, so that Python in
+// a worker pays one round trip to the page for each visible change.
+//   ["set", id, property, value]       node[property] = value
+//   ["attr", id, name, value]          setAttribute, or removeAttribute if null
+//   ["append", id, [tag, {attributes}, child...]]   a child is text or the same
+//   ["renew", id]                      the element, replaced by a copy without
+//                                      its children and `src` (a frame: its app
+//                                      stops, and no history entry is left)
+//   ["listen", id, type, handler]      addEventListener
+function pfApply(changes) {
+  for (const [kind, id, ...args] of changes) {
+    const node = document.getElementById(id);
+    if (!node) throw new Error(`pfApply: no element #${id} on this page`);
+    if (kind === "set") node[args[0]] = args[1];
+    else if (kind === "attr") {
+      if (args[1] === null || args[1] === undefined) node.removeAttribute(args[0]);
+      else node.setAttribute(args[0], args[1]);
+    } else if (kind === "append") node.append(build(args[0]));
+    else if (kind === "renew") {
+      const fresh = node.cloneNode(false);
+      fresh.removeAttribute("src");
+      node.replaceWith(fresh);
+    } else if (kind === "listen") node.addEventListener(args[0], args[1]);
+    else throw new Error(`pfApply: unknown change ${JSON.stringify(kind)}`);
+  }
+}
+
+function build(spec) {
+  if (typeof spec === "string") return spec;
+  const [tag, attrs, ...children] = spec;
+  return el(tag, attrs, ...children.map(build));
+}
+
 // The account bar. Signing in or out posts the form in the background and
 // tells the page's Python (a click on #account-changed, whose data-user is the
 // user or null), which renews its token: no reload, Python stays loaded.

@@ -11,12 +11,12 @@ import json
 
 import js
 from demo_errors import describe
-from demo_ui import View
+from demo_ui import View, page_apply
 from pyodide.ffi import create_proxy
 
 from pf_browser import AsyncPromptFloe, PromptFloeError
 
-view = View(js.document)
+view = View(page_apply(js))
 
 
 async def fetch_config() -> dict:

@@ -16,12 +16,12 @@ import json
 
 import js
 from demo_errors import describe
-from demo_ui import View
+from demo_ui import View, page_apply
 from pyodide.ffi import can_run_sync, create_proxy
 
 from pf_browser import PromptFloe, PromptFloeError, Stream
 
-view = View(js.document)
+view = View(page_apply(js))
 
 
 class Demo:

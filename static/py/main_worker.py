@@ -1,10 +1,12 @@
 """The worker demo: the sync client in a PyScript worker.
 
 ``PromptFloe`` blocks while it streams, which is fine in a worker: the page
-stays responsive. The DOM is reached through ``pyscript.document`` (a proxy
-to the page, which needs the page to be cross-origin isolated). Cancel is a
-flag the page sets (boot.js) and this loop reads between events. Signing in
-or out does not reload the page: the client renews its token.
+stays responsive. The page is reached through PyScript's ``window`` and
+``document`` (proxies to the page, which needs the page to be cross-origin
+isolated): the view's changes go to the page's ``pfApply`` in one call each
+(see py/demo_ui.py), and what is read from the page is read on a click.
+Cancel is a flag the page sets (boot.js) and this loop reads between events.
+Signing in or out does not reload the page: the client renews its token.
 """
 
 import asyncio
@@ -12,15 +14,12 @@ import json
 
 import js
 from demo_errors import describe
-from demo_ui import View
+from demo_ui import View, page_apply
 from pyodide.ffi import create_proxy
-from pyscript import document
+from pyscript import document, window
 
 from pf_browser import PromptFloe, PromptFloeError
 from pf_browser.transports import PyodideHttpTransport
-
-view = View(document)
-
 
 # The page's origin, from this worker's own location (a blob: URL made by the
 # page, so of its origin): `window.location` would be a round trip to the page.
@@ -41,9 +40,8 @@ async def fetch_config() -> dict:
 # worker's event loop runs: made first, it starts while the config arrives.
 transport = PyodideHttpTransport()
 config_arriving = asyncio.ensure_future(fetch_config())
-# Meanwhile, the elements this worker uses at once (see View.element).
-for name in ("account-changed", "generate", "status", "boot"):
-    view.element(name)
+# Meanwhile, the page's side of the view (one proxy, looked up once).
+view = View(page_apply(window))
 config = await config_arriving  # noqa: F704
 client = PromptFloe(session_url=ORIGIN + "/api/promptfloe/session",
                     base_url=config["apiBaseUrl"], transport=transport)
@@ -53,7 +51,7 @@ booted = getattr(js, "pfPythonBoot", None)
 
 def on_account_changed(_event: object) -> None:
     # boot.js posted the sign-in or sign-out form (and asked a running run to stop).
-    user = json.loads(view.element("account-changed").getAttribute("data-user"))
+    user = json.loads(document.getElementById("account-changed").getAttribute("data-user"))
     try:
         client.refresh_token()  # signed out: refused, and the client keeps no token
     except PromptFloeError:
@@ -62,16 +60,11 @@ def on_account_changed(_event: object) -> None:
     view.ready((user or {}).get("name"), booted)
 
 
-# Listeners on the page's elements, through PyScript's proxy. (Not
-# pyscript.when: it imports pyscript.web, which took about 0.2 s of the
-# worker page's way to ready.)
-view.element("account-changed").addEventListener("click", create_proxy(on_account_changed))
+# Listeners on the page's elements, added by the page. (Not pyscript.when: it
+# imports pyscript.web, which took about 0.2 s of the worker page's way to ready.)
+view.listen({"account-changed": create_proxy(on_account_changed)})
 # Streaming once the helper worker is up (at once if it started meanwhile).
 streaming = await transport.ready()  # noqa: F704
-
-
-def cancel_requested() -> bool:
-    return document.body.getAttribute("data-cancel") == "1"
 
 
 def on_generate(_event: object) -> None:
@@ -79,7 +72,12 @@ def on_generate(_event: object) -> None:
     if not prompt:
         view.status("error", "Describe the app you want first.")
         return
-    document.body.removeAttribute("data-cancel")
+    body = document.body  # one proxy for the run: each lookup is many round trips
+
+    def cancel_requested() -> bool:
+        return body.getAttribute("data-cancel") == "1"
+
+    body.removeAttribute("data-cancel")
     view.start_run()
     try:
         with client.apps.generate_stream(prompt) as stream:
@@ -94,8 +92,8 @@ def on_generate(_event: object) -> None:
         view.idle()
 
 
-view.element("generate").addEventListener("click", create_proxy(on_generate))
+view.listen({"generate": create_proxy(on_generate)})
 if not streaming:
     # Still works, but events arrive only when the run ends (the transport warns why).
-    document.querySelector(".engine").textContent = "sync client in a worker · buffered"
+    view.apply([["set", "engine", "textContent", "sync client in a worker · buffered"]])
 view.ready((config.get("user") or {}).get("name"), booted)

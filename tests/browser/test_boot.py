@@ -375,6 +375,9 @@ def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
     seen = Counter(urlsplit(u).path.rsplit("/", 1)[-1]
                    for u in page.requests_seen)  # type: ignore[attr-defined]
     assert seen["pyodide.asm.wasm"] == 1 and seen["pyodide.asm.mjs"] == 1, seen
+    # What Pyodide reads once it starts, the boot module asked for at once:
+    # Pyodide got that answer, not a second download.
+    assert seen["python_stdlib.zip"] == 1 and seen["pyodide-lock.json"] == 1, seen
     assert [n for n in seen if n.startswith("boot-")] == [
         page_config(site_dir)["interpreter"].rsplit("/", 1)[-1]], seen
     assert sum(n for name, n in seen.items() if name.startswith("boot-")) == 1, seen
