@@ -93,10 +93,18 @@ async function snapshotMemory() {
   }
   const response = await answer;
   if (!response) return null;
-  // Stored gzipped (about a fifth of its size); unzipped as it arrives.
-  const unzipped = response.body.pipeThrough(new DecompressionStream("gzip"));
-  const packed = new Uint8Array(await new Response(unzipped).arrayBuffer());
+  const packed = new Uint8Array(await new Response(unzipped(response)).arrayBuffer());
   return { memory: unpack(packed), packed, fromCache: false };
+}
+
+// The body of a file stored gzipped (a snapshot: about a fifth of its size),
+// unzipped as it arrives: by the browser, off this thread, when the server
+// sent it with Content-Encoding (as the demo server does), else here.
+function unzipped(response) {
+  if (/gzip|br|deflate|zstd/i.test(response.headers.get("Content-Encoding") ?? "")) {
+    return response.body;
+  }
+  return response.body.pipeThrough(new DecompressionStream("gzip"));
 }
 
 async function fromCache() {
@@ -163,8 +171,7 @@ async function askFiles() {
   if (!filesURL) return null;
   const response = await fetch(filesURL);
   if (!response.ok) throw new Error(`${filesURL} answered HTTP ${response.status}`);
-  const unzipped = response.body.pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(unzipped).arrayBuffer());
+  return new Uint8Array(await new Response(unzipped(response)).arrayBuffer());
 }
 
 function writeFiles(pyodide, packed) {

@@ -65,7 +65,8 @@ class _Base:
 class StaticServer(_Base):
     """Serve ``mounts`` (URL prefix -> folder) on one loopback origin, uncached;
     paths under a prefix in ``immutable`` are cached for good, as the demo app
-    server serves the site's content-named files."""
+    server serves the site's content-named files, and its gzipped ones
+    (``*.bin.gz``) go out as they are, with ``Content-Encoding: gzip``."""
 
     def __init__(self, mounts: Mapping[str, Path], *, isolated: bool = False,
                  immutable: tuple[str, ...] = ()) -> None:
@@ -97,11 +98,18 @@ class _StaticHandler(BaseHTTPRequestHandler):
     def _send_file(self, target: Path, isolated: bool, immutable: bool) -> None:
         body = target.read_bytes()
         ctype = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+        gzipped = immutable and target.name.endswith(".bin.gz")
+        encoded = gzipped and "gzip" in self.headers.get("Accept-Encoding", "")
         self.send_response(200)
-        self.send_header("Content-Type", ctype or "application/octet-stream")
+        self.send_header("Content-Type", "application/octet-stream" if encoded
+                         else ctype or "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "public, max-age=31536000, immutable"
                          if immutable else "no-store")
+        if gzipped:
+            self.send_header("Vary", "Accept-Encoding")
+        if encoded:
+            self.send_header("Content-Encoding", "gzip")
         if isolated:
             for name, value in ISOLATION_HEADERS.items():
                 self.send_header(name, value)

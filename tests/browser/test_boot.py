@@ -10,6 +10,7 @@ Timing is measured in benchmarks/bench_browser.py, never asserted here.
 
 from __future__ import annotations
 
+import gzip
 import html
 import importlib.util
 import json
@@ -198,6 +199,24 @@ def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: P
             assert http.get(page).headers["cache-control"] == "no-cache", page
 
 
+def test_snapshots_go_out_gzipped_for_the_browser_to_unzip(demo: Demo, site_dir: Path) -> None:
+    stored = next((site_dir / "_v").glob("snapshot-*.bin.gz"))
+    url = f"{demo.origin}/_v/{stored.name}"
+    with httpx.Client(timeout=30) as http:
+        # To a client that accepts gzip: the stored bytes, as an encoding of the
+        # snapshot itself (httpx unzips it, as a browser does).
+        answer = http.get(url, headers={"Accept-Encoding": "gzip"})
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["vary"] == "Accept-Encoding"
+        assert answer.content[:8] == b"PFSNAP01"
+        assert answer.content == gzip.decompress(stored.read_bytes())
+        # To one that does not: the stored file, gzip and all.
+        for refused in ("identity", "gzip;q=0, br"):
+            answer = http.get(url, headers={"Accept-Encoding": refused})
+            assert "content-encoding" not in answer.headers, refused
+            assert answer.content == stored.read_bytes(), refused
+
+
 # -- the pages, booted from the snapshot ------------------------------------------
 
 def json_fetched(seen: list[str]) -> set[str]:
@@ -356,14 +375,23 @@ for (const name of ["compileStreaming", "instantiateStreaming"]) {
 
 
 @pytest.mark.parametrize(("snapshot", "boot"), [(None, "snapshot"),
+                                                ("as stored", "snapshot"),
                                                 ({"status": 200, "body": b"\\x1f\\x8b damaged"},
                                                  "plain")])
 def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
-        page: Page, demo: Demo, site_dir: Path, snapshot: dict[str, Any] | None,
+        page: Page, demo: Demo, site_dir: Path, snapshot: dict[str, Any] | str | None,
         boot: str) -> None:
     page.add_init_script(WASM_COUNTER)
-    if snapshot is not None:
-        page.route("**/_v/snapshot-*", lambda route: route.fulfill(**snapshot))
+    answer: dict[str, Any] | None = None
+    if snapshot == "as stored":
+        # A server that sends the stored gzip without Content-Encoding: the
+        # boot module unzips it itself.
+        stored = next((site_dir / "_v").glob("snapshot-*.bin.gz")).read_bytes()
+        answer = {"status": 200, "body": stored, "headers": {"Content-Type": "application/gzip"}}
+    elif isinstance(snapshot, dict):
+        answer = snapshot
+    if answer is not None:
+        page.route("**/_v/snapshot-*", lambda route: route.fulfill(**answer))
     open_demo(page, demo.origin, user=BUILDER)
     assert booted(page) == boot
     # Compiled once by the boot module, never again from Pyodide's own
