@@ -73,9 +73,9 @@ class SiteFiles(StaticFiles):
     stored gzipped: to a browser that accepts gzip they go out as they are,
     with ``Content-Encoding: gzip``, so the browser unzips them as they
     arrive, off the page's threads (the boot module unzips them itself when
-    a server sends them without). Measured cold, A/B against the same files
-    unzipped by the boot module: 0.96x the page-ready time, main and worker
-    pages alike.
+    a server sends them without): about 0.95x the worker page's cold load,
+    A/B against the boot module unzipping them (README, "How the pages
+    start fast").
     """
 
     def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
