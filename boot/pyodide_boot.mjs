@@ -19,7 +19,8 @@
 //
 // The slow parts start when this module is evaluated, not when PyScript asks
 // for Python: compiling the runtime's WebAssembly, fetching and unzipping
-// the snapshot, and loading Pyodide's own JavaScript. A page whose Python
+// the snapshot, loading Pyodide's own JavaScript, and fetching its standard
+// library (EARLY below). A page whose Python
 // runs on its main thread names this module in a <script type="module"> of
 // its own, at the top, so they overlap with PyScript loading itself;
 // PyScript's import of the same URL then finds this module already
