@@ -858,6 +858,7 @@ def tree_hash(folder: Path) -> str:
 # (names in the runtime's folder): the pages' Pyodide reads the runtime's own
 # lock file; the kernel is given its own (in KERNEL_LOCK_DIR).
 PAGE_EARLY = json.dumps(["python_stdlib.zip", "pyodide-lock.json"])
+KERNEL_EARLY = json.dumps(["python_stdlib.zip"])
 
 
 def cached_names(site: Path, snapshot: Path | None,
@@ -924,7 +925,7 @@ def cached_names(site: Path, snapshot: Path | None,
             "kernel", SNAPSHOT=cached(kernel[0], "kernel-snapshot"), SNAPSHOT_NEEDS="jspi",
             FILES=cached(kernel[1], "kernel-files"),
             AFTER_SNAPSHOT=json.dumps(KERNEL_AFTER_SNAPSHOT), CACHE="pf_browser-kernel-snapshot",
-            EARLY=json.dumps(["python_stdlib.zip"]))
+            EARLY=KERNEL_EARLY)
     for name, path in copies.items():
         if not (root / name).is_file():
             shutil.copyfile(path, root / name)

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 import httpx
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -86,24 +87,22 @@ class SiteFiles(StaticFiles):
         response.headers["Cache-Control"] = IMMUTABLE if cached else REVALIDATE
         if cached and path.endswith(".bin.gz"):
             response.headers["Vary"] = "Accept-Encoding"
-            if accepts_gzip(scope):
+            if accepts_gzip(Headers(scope=scope).get("accept-encoding")):
                 response.headers["Content-Encoding"] = "gzip"
                 response.headers["Content-Type"] = "application/octet-stream"
         return response
 
 
-def accepts_gzip(scope: Scope) -> bool:
-    """Whether the request's Accept-Encoding allows gzip (not refused with q=0)."""
-    for name, value in scope.get("headers", ()):
-        if name == b"accept-encoding":
-            for coding in value.decode("latin-1").split(","):
-                token, _, params = coding.strip().partition(";")
-                if token.strip().lower() in ("gzip", "*"):
-                    quality = params.strip().removeprefix("q=").strip() or "1"
-                    try:
-                        return float(quality) > 0
-                    except ValueError:
-                        return False
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether a request's Accept-Encoding allows gzip (not refused with q=0)."""
+    for coding in (accept_encoding or "").split(","):
+        token, _, params = coding.strip().partition(";")
+        if token.strip().lower() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=").strip() or "1"
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
     return False
 
 

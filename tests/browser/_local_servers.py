@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pf_demo.app import accepts_gzip
+
 # Pyodide's files need these types: a module script must be JavaScript and
 # WebAssembly.instantiateStreaming insists on application/wasm.
 _TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
@@ -99,7 +101,7 @@ class _StaticHandler(BaseHTTPRequestHandler):
         body = target.read_bytes()
         ctype = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
         gzipped = immutable and target.name.endswith(".bin.gz")
-        encoded = gzipped and "gzip" in self.headers.get("Accept-Encoding", "")
+        encoded = gzipped and accepts_gzip(self.headers.get("Accept-Encoding"))
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream" if encoded
                          else ctype or "application/octet-stream")

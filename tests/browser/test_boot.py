@@ -199,6 +199,16 @@ def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: P
             assert http.get(page).headers["cache-control"] == "no-cache", page
 
 
+@pytest.mark.parametrize(("header", "gzip_ok"), [
+    ("gzip, deflate, br, zstd", True), ("br;q=1.0, gzip;q=0.8", True), ("*", True),
+    ("identity", False), ("gzip;q=0", False), ("gzip;q=0.0, br", False), (None, False),
+    ("GZIP", True), ("gzip;q=nonsense", False)])
+def test_the_servers_send_gzip_only_where_it_is_accepted(header: str | None,
+                                                         gzip_ok: bool) -> None:
+    from pf_demo.app import accepts_gzip
+    assert accepts_gzip(header) is gzip_ok
+
+
 def test_snapshots_go_out_gzipped_for_the_browser_to_unzip(demo: Demo, site_dir: Path) -> None:
     stored = next((site_dir / "_v").glob("snapshot-*.bin.gz"))
     url = f"{demo.origin}/_v/{stored.name}"
