@@ -1,18 +1,21 @@
 """The JupyterLite site: kernel boot, Run All to preview, size, build time.
 
-    python benchmarks/bench_lite.py [--rounds 5]
+    python benchmarks/bench_lite.py [--rounds 5] [--link 40,50]
 
 Builds site/ first (``build.py``), then, in one run, side by side:
 
 - **Kernel boot**, cold (a fresh browser each time, nothing cached):
   from opening a one-cell notebook to that cell's output, on our site against
   a bare JupyterLite built the same way (same build step, same Pyodide and
-  kernel packages, same server) without pf_browser: no pf_browser wheel, no
+  kernel packages, same server: the demo app server's own file serving, so
+  each file is cached as a visitor's browser caches it) without pf_browser: no pf_browser wheel, no
   ipywidgets wheels, no notebooks of ours, and its kernel boots Pyodide's own
   way (ours from the kernel's memory snapshot, as site/lite does).
   Alternating rounds. Goal: <= 0.5x. Then returning visits (the same browser
   context, visited once before), each site against its own cold boot:
-  goal <= 0.7x for ours.
+  goal <= 0.7x for ours. With ``--link RTT_MS,MBPS`` the boots (cold and
+  returning) go over Chromium's emulation of such a link, as a visitor's
+  would; otherwise over loopback, where downloads are all but free.
 - **Run All -> preview**, beyond the server's own pace: the shipped notebook on
   the demo servers (the kernel already booted), from *Run All* to the
   generated app showing in the preview iframe, minus the time the API itself
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -41,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
-from _local_servers import StaticServer  # noqa: E402
+from _local_servers import ThreadedServer  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, is_local  # noqa: E402
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
@@ -49,6 +53,7 @@ from test_demo import demo_servers  # noqa: E402
 from test_lite import LAST_OUTPUT, NOTEBOOK, open_run_menu  # noqa: E402
 
 from pf_browser import PromptFloe, ReadyEvent  # noqa: E402
+from pf_demo.app import SiteFiles  # noqa: E402
 
 PACE = 0.3
 TIMEOUT_MS = 240_000
@@ -80,13 +85,59 @@ def boot_notebook(folder: Path) -> Path:
     return folder
 
 
+def linked_copy(source: Path, target: Path, *, skip: str) -> None:
+    """Put source's entries but ``skip`` into target, as hard links where
+    the file system allows (site/ is hundreds of MB), symbolic links as they
+    are (site/_v/'s runtime links into vendor/)."""
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.name == skip:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target / entry.name, symlinks=True, copy_function=link)
+        elif entry.is_symlink():
+            os.symlink(os.readlink(entry), target / entry.name)
+        else:
+            link(str(entry), str(target / entry.name))
+
+
+def site_server(folder: Path) -> ThreadedServer:
+    """``folder`` served as the demo app server serves site/ (pf_demo's
+    SiteFiles: content-named files immutable, the rest revalidated)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    return ThreadedServer(Starlette(routes=[Mount("/", SiteFiles(directory=folder, html=True))]))
+
+
 def size(folder: Path) -> tuple[int, int]:
     files = [p for p in folder.rglob("*") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
 
 
+# A network link: (round trip in ms, Mb/s each way), or None for loopback as it is.
+Link = tuple[float, float] | None
+
+
+def over(link: Link, context: BrowserContext, page: Page) -> None:
+    """Make ``page`` (and its workers) see ``link``: Chromium's own network
+    emulation, from DevTools."""
+    if link is None:
+        return
+    rtt, mbps = link
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": rtt,
+        "downloadThroughput": mbps * 1e6 / 8, "uploadThroughput": mbps * 1e6 / 8})
+
+
 def boot_seconds(browser: Browser, origin: str, strays: list[str],
-                 context: BrowserContext | None = None) -> float:
+                 context: BrowserContext | None = None, link: Link = None) -> float:
     """Open the one-cell notebook, run its cell, and wait for its output: in
     a fresh context (a cold visit), or in ``context`` (a returning one)."""
     own = context is None
@@ -95,6 +146,7 @@ def boot_seconds(browser: Browser, origin: str, strays: list[str],
         context.on("request", lambda r: strays.append(r.url) if not is_local(r.url) else None)
     try:
         page = context.new_page()
+        over(link, context, page)
         page.set_default_timeout(TIMEOUT_MS)
         started = time.perf_counter()
         page.goto(f"{origin}/lite/notebooks/index.html?path=boot.ipynb")
@@ -144,11 +196,11 @@ def kernel_module(site: Path) -> str | None:
 
 def boot_until_answered(browser: Browser, origin: str, strays: list[str],
                         hangs: list[str], name: str,
-                        context: BrowserContext | None = None) -> float:
+                        context: BrowserContext | None = None, link: Link = None) -> float:
     """boot_seconds, run again (at most 3 times) when the kernel hung."""
     for _ in range(3):
         try:
-            return boot_seconds(browser, origin, strays, context)
+            return boot_seconds(browser, origin, strays, context, link)
         except PlaywrightTimeoutError:
             hangs.append(name)
             print(f"  {name}: the kernel did not answer within {HUNG_MS // 1000} s; again",
@@ -187,7 +239,16 @@ def run_all_to_preview(page: Page, old_src: str | None) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--link", metavar="RTT_MS,MBPS", default=None,
+        help="boot over an emulated network link (say 40,50: a 40 ms round trip, "
+             "50 Mb/s each way) instead of loopback as it is, where a download costs "
+             "next to nothing and a returning visit has little to save")
     args = parser.parse_args()
+    link: Link = None
+    if args.link:
+        rtt, mbps = (float(x) for x in args.link.split(","))
+        link = (rtt, mbps)
     build = load_build()
     subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True,
                    stdout=subprocess.DEVNULL)
@@ -204,6 +265,10 @@ def main() -> None:
         shutil.copy2(REPO / "notebooks" / NOTEBOOK, ours_contents / NOTEBOOK)
         bare_contents = boot_notebook(root / "contents-bare")
         times: dict[str, list[float]] = {}
+        # Each site as the demo app server serves one: site/ with this lite/
+        # (the bare one's uses only the runtime in site/vendor/).
+        linked_copy(site, root / "ours", skip="lite")
+        linked_copy(site, root / "bare", skip="lite")
         for name, pf_wheel, contents in (("ours", wheel, ours_contents),
                                          ("bare", None, bare_contents)):
             out, work = root / name / "lite", root / f"work-{name}"
@@ -229,12 +294,7 @@ def main() -> None:
         paces: list[float] = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            vendor = site / "vendor"
-            # site/ holds vendor/ and _v/ (whose runtime links into vendor/),
-            # served as the demo app server serves them (_v/ immutable).
-            with StaticServer({"/lite/": root / "ours" / "lite", "/": site},
-                              immutable=("/_v/",)) as ours, \
-                    StaticServer({"/lite/": root / "bare" / "lite", "/vendor/": vendor}) as bare:
+            with site_server(root / "ours") as ours, site_server(root / "bare") as bare:
                 # Each cold boot in a browser of its own: in one browser for
                 # them all, kernels (ours and the bare one's alike) hung more
                 # and more often as the run went on.
@@ -245,7 +305,7 @@ def main() -> None:
                                                    args=CHROMIUM_ARGS)
                         try:
                             boots[name].append(boot_until_answered(
-                                fresh, server.origin, strays, hangs, name))
+                                fresh, server.origin, strays, hangs, name, link=link))
                         finally:
                             fresh.close()
                         print(f"  boot {name}: {boots[name][-1]:.1f} s", flush=True)
@@ -256,10 +316,11 @@ def main() -> None:
                     context = browser.new_context()
                     context.on("request", lambda r: strays.append(r.url)
                                if not is_local(r.url) else None)
-                    boot_until_answered(browser, server.origin, strays, hangs, name, context)
+                    boot_until_answered(browser, server.origin, strays, hangs, name, context,
+                                        link)
                     for _ in range(args.rounds):
                         returning[name].append(boot_until_answered(
-                            browser, server.origin, strays, hangs, name, context))
+                            browser, server.origin, strays, hangs, name, context, link))
                         print(f"  returning {name}: {returning[name][-1]:.1f} s", flush=True)
                     context.close()
 
@@ -282,7 +343,9 @@ def main() -> None:
             browser.close()
 
     med = statistics.median
-    print("\nJupyterLite, cold boot to kernel ready (open a notebook -> first output)")
+    where = (f"over an emulated link ({link[0]:g} ms round trip, {link[1]:g} Mb/s)"
+             if link else "over loopback")
+    print(f"\nJupyterLite, cold boot to kernel ready (open a notebook -> first output), {where}")
     print(f"  ours {med(boots['ours']):.1f} s, bare {med(boots['bare']):.1f} s (medians of "
           f"{args.rounds}): {med(boots['ours']) / med(boots['bare']):.2f}x   goal <= 0.5x")
     paired = [o / b for o, b in zip(boots["ours"], boots["bare"], strict=True)]

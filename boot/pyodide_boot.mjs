@@ -182,17 +182,33 @@ function writeFiles(pyodide, packed) {
   const length = new DataView(packed.buffer, packed.byteOffset).getUint32(8, true);
   const list = JSON.parse(new TextDecoder().decode(packed.subarray(12, 12 + length)));
   const { FS } = pyodide;
-  const folders = new Set();
+  const { MEMFS } = FS.filesystems;
+  const folders = new Map();  // path -> its node
   let at = 12 + length;
   for (const [path, size, mtime] of list) {
-    const folder = path.slice(0, path.lastIndexOf("/"));
-    if (!folders.has(folder)) {
+    const cut = path.lastIndexOf("/");
+    const folder = path.slice(0, cut), name = path.slice(cut + 1);
+    let parent = folders.get(folder);
+    if (!parent) {
       FS.mkdirTree(folder);
-      folders.add(folder);
+      parent = FS.lookupPath(folder).node;
+      folders.set(folder, parent);
     }
-    FS.writeFile(path, packed.subarray(at, at + size));
-    FS.utime(path, mtime, mtime);
+    const bytes = packed.subarray(at, at + size);
     at += size;
+    if (parent.node_ops.mknod === MEMFS.node_ops.mknod && !Object.hasOwn(parent.contents, name)) {
+      // A new file in memory, made as FS.writeFile would make it, less its
+      // path lookups and its copy: the file keeps `bytes` (the archive's
+      // buffer, kept for as long as a file is). 2,800 files took 250 ms
+      // one FS.writeFile and FS.utime at a time, about 30 ms so.
+      const node = MEMFS.node_ops.mknod(parent, name, 0o100644, 0);
+      node.contents = bytes;
+      node.usedBytes = size;
+      node.node_ops.setattr(node, { atime: mtime, mtime });
+    } else {
+      FS.writeFile(path, bytes);
+      FS.utime(path, mtime, mtime);
+    }
   }
   if (at !== packed.length) throw new Error(`${filesURL} is damaged`);
   pyodide.runPython("import importlib; importlib.invalidate_caches()");

@@ -9,9 +9,10 @@ Routes:
 - ``POST /api/promptfloe/session``: see :mod:`pf_demo.sessions`.
 - ``GET /worker.html``: the worker page, cross-origin isolated.
 - everything else: the built site/. Under ``/_v/`` the names change with the
-  content (build.py), so those are cached for good (``immutable``); pages and
-  configs are revalidated on each visit (``no-cache``), so a new build's pages,
-  which name new files, are seen at once.
+  content (build.py), and so do JupyterLite's scripts' (see
+  :func:`cached_for_good`), so those are cached for good (``immutable``);
+  pages and configs are revalidated on each visit (``no-cache``), so a new
+  build's pages, which name new files, are seen at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -66,9 +68,27 @@ ISOLATION_HEADERS = {
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
+# JupyterLite's scripts named by their content: its build's chunks
+# (``build/<name>.<7 hex>.js``, rspack's ``[contenthash:7]``) and each
+# extension's (``extensions/<package>/static/<name>.<16 or 20 hex>.js``,
+# webpack's ``[contenthash]``). A notebook visit loads about 250 of them;
+# revalidated, each would be a round trip on every visit. Their entry points
+# (``build/<app>/bundle.js``, ``config-utils.js``, ``jupyter-lite.json``)
+# keep their names and are revalidated: they name the others.
+LITE_CONTENT_NAMED = re.compile(
+    r"lite/(?:build/[\w.-]+\.[0-9a-f]{7}|extensions/[\w@./-]+/static/[\w.-]+\.[0-9a-f]{16}(?:[0-9a-f]{4})?)\.js")
+
+
+def cached_for_good(path: str) -> bool:
+    """Whether the site's file at ``path`` (relative to the site, with ``/``)
+    is named by its content, and so can be cached for good."""
+    return path.startswith("_v/") or LITE_CONTENT_NAMED.fullmatch(path) is not None
+
 
 class SiteFiles(StaticFiles):
-    """The built site: ``/_v/…`` cached for good, everything else revalidated.
+    """The built site: content-named files (``/_v/…`` and JupyterLite's
+    scripts, :func:`cached_for_good`) cached for good, everything else
+    revalidated.
 
     The memory snapshots and file archives under ``/_v/`` (``*.bin.gz``) are
     stored gzipped: to a browser that accepts gzip they go out as they are,
@@ -83,7 +103,7 @@ class SiteFiles(StaticFiles):
                       scope: Scope, status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         path = self.get_path(scope)
-        cached = path.split(os.sep, 1)[0] == "_v"
+        cached = cached_for_good(path.replace(os.sep, "/"))
         response.headers["Cache-Control"] = IMMUTABLE if cached else REVALIDATE
         if cached and path.endswith(".bin.gz"):
             response.headers["Vary"] = "Accept-Encoding"

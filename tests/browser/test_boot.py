@@ -199,6 +199,50 @@ def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: P
             assert http.get(page).headers["cache-control"] == "no-cache", page
 
 
+@pytest.mark.parametrize(("path", "for_good"), [
+    ("_v/pyodide-314.0.7-0123456789abcdef/pyodide.asm.wasm", True),
+    ("lite/build/jlab_core.a86436d.js", True), ("lite/build/1.a8fa7b2.js", True),
+    ("lite/extensions/@jupyterlite/pyodide-kernel-extension/static/88.4eef6fd43c0373bf.js",
+     True),
+    ("lite/extensions/jupyterlab_pygments/static/remoteEntry.5cbb9d2323598fbda535.js", True),
+    # Entry points and configs keep their names; a notebook's own files are
+    # the user's, whatever they are called.
+    ("lite/build/notebooks/bundle.js", False), ("lite/config-utils.js", False),
+    ("lite/jupyter-lite.json", False), ("lite/build/1.a8fa7b2.js.map", False),
+    ("lite/extensions/jupyterlab_pygments/static/style.js", False),
+    ("lite/files/report.a8fa7b2.js", False), ("lite/build/x.a8fa7b2e.js", False),
+    ("lite/_v/x.js", False), ("index.html", False), ("boot.js", False)])
+def test_what_is_cached_for_good(path: str, for_good: bool) -> None:
+    from pf_demo.app import cached_for_good
+    assert cached_for_good(path) is for_good
+
+
+def test_jupyterlites_content_named_scripts_are_cached_for_good(demo: Demo,
+                                                                site_dir: Path) -> None:
+    """All of JupyterLite's scripts but its entry points have names that
+    change with their content, and go out immutable; the entry points are
+    revalidated, cheaply. (If a JupyterLite release names its files another
+    way, this says so: pf_demo.app.LITE_CONTENT_NAMED needs its new names.)"""
+    from pf_demo.app import cached_for_good
+    lite = site_dir / "lite"
+    scripts = [p.relative_to(site_dir).as_posix() for p in lite.rglob("*.js")]
+    as_is = {path for path in scripts if not cached_for_good(path)}
+    entry_points = re.compile(r"(.*/)?(bundle|index|bootstrap|style|config-utils|"
+                              r"service-worker|rspack\.config(\.\w+)?)\.js")
+    assert [path for path in as_is if not entry_points.fullmatch(path)] == []
+    assert len(scripts) - len(as_is) >= 200, len(scripts)
+    chunk = next(path for path in scripts if path.startswith("lite/build/jlab_core."))
+    with httpx.Client(base_url=demo.origin, timeout=30) as http:
+        answer = http.get("/" + chunk)
+        assert answer.status_code == 200
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+        bundle = http.get("/lite/build/notebooks/bundle.js")
+        assert bundle.headers["cache-control"] == "no-cache"
+        again = http.get("/lite/build/notebooks/bundle.js",
+                         headers={"If-None-Match": bundle.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+
+
 @pytest.mark.parametrize(("header", "gzip_ok"), [
     ("gzip, deflate, br, zstd", True), ("br;q=1.0, gzip;q=0.8", True), ("*", True),
     ("identity", False), ("gzip;q=0", False), ("gzip;q=0.0, br", False), (None, False),

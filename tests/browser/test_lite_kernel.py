@@ -12,8 +12,11 @@ this site's lock, and the sync path (``run_sync``) works where JSPI does.
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 from _drivers import Browser
 from _local_servers import StaticServer
@@ -49,6 +52,21 @@ from pyodide.ffi import can_run_sync, run_sync
 # jedi completing reads parso's grammar from them too.
 import jedi
 completions = [c.name for c in jedi.Script("import json; json.dum").complete()]
+# Those files keep their build-time modification times, and can be written
+# and grown like any other (this kernel is thrown away).
+import os
+times = {os.path.relpath(m.__file__, "/"): os.stat(m.__file__).st_mtime_ns // 1_000_000
+         for m in (jedi, jedi.api)}
+with open(jedi.__file__, "rb") as f:
+    source = f.read()
+with open(jedi.__file__, "r+b") as f:
+    f.write(b"#")
+with open(jedi.__file__, "ab") as f:
+    f.write(b"# grown")
+with open(jedi.__file__, "rb") as f:
+    written = f.read() == b"#" + source[1:] + b"# grown"
+with open(jedi.api.__file__, "rb") as f:
+    neighbour = f.read()
 # Pyodide's own function, held by pyodide_kernel since the snapshot was made.
 await pyodide_kernel.kernel._load_packages_from_imports("import json")
 sync = can_run_sync()
@@ -56,6 +74,9 @@ status = run_sync(js.fetch("/lite/jupyter-lite.json")).status if sync else None
 json.dumps({
     "kernel": type(pyodide_kernel.kernel_instance).__name__,
     "stdout": type(sys.stdout).__name__,
+    "times": times,
+    "written": written,
+    "neighbour_starts": neighbour[:40].decode(),
     "completions": completions,
     "sync": sync,
     "status": status,
@@ -72,6 +93,32 @@ def kernel_module(site: Path) -> str:
     url = config["jupyter-config-data"]["litePluginSettings"][KERNEL]["pyodideUrl"]
     assert url.startswith("./../_v/kernel-"), f"the site's kernel boots without ours: {url}"
     return str(url).removeprefix("./..")
+
+
+def kernel_files(site: Path, module: str) -> tuple[list[list[Any]], bytes]:
+    """The kernel's file archive (named in its boot module): its header
+    ([path, size, mtime in ms] per file) and the whole archive, unzipped."""
+    text = (site / module.lstrip("/")).read_text()
+    name = re.search(r'"\./(kernel-files-[0-9a-f]{16}\.bin\.gz)"', text)
+    assert name, "the kernel's boot module names no file archive"
+    packed = gzip.decompress((site / "_v" / name[1]).read_bytes())
+    length = int.from_bytes(packed[8:12], "little")
+    return json.loads(packed[12:12 + length]), packed
+
+
+def archive_times(site: Path, module: str) -> dict[str, int]:
+    header, _ = kernel_files(site, module)
+    return {path.lstrip("/"): mtime for path, _, mtime in header}
+
+
+def archive_file(site: Path, module: str, path: str) -> bytes:
+    header, packed = kernel_files(site, module)
+    at = 12 + int.from_bytes(packed[8:12], "little")
+    for name, size, _ in header:
+        if name.lstrip("/") == path:
+            return packed[at:at + size]
+        at += size
+    raise AssertionError(f"{path} is not in the kernel's file archive")
 
 
 def test_the_kernel_boots_with_its_packages_in_every_engine(
@@ -91,6 +138,13 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
     assert boot == ("snapshot" if jspi else "plain")
     assert found["kernel"] == "PyodideKernel" and found["stdout"] == "LiteStream"
     assert "dump" in found["completions"] and "dumps" in found["completions"]
+    # The boot module wrote the kernel's files with the archive's times, as
+    # files like any other: one written over and grown, its neighbour intact.
+    archived = archive_times(site_dir, module)
+    assert found["times"] == {path: archived[path] for path in found["times"]}, found["times"]
+    assert found["written"] is True
+    neighbour = next(p for p in found["times"] if p.endswith("api/__init__.py"))
+    assert found["neighbour_starts"] == archive_file(site_dir, module, neighbour)[:40].decode()
     assert found["sync"] is jspi
     assert found["status"] == (200 if jspi else None)
     # micropip reads the site's kernel lock, and its base URL is this site's.
