@@ -13,9 +13,10 @@ Builds site/ first (``build.py``), then, in one run, side by side:
   way (ours from the kernel's memory snapshot, as site/lite does).
   Alternating rounds. Goal: <= 0.5x. Then returning visits (the same browser
   context, visited once before), each site against its own cold boot:
-  goal <= 0.7x for ours. With ``--link RTT_MS,MBPS`` the boots (cold and
-  returning) go over Chromium's emulation of such a link, as a visitor's
-  would; otherwise over loopback, where downloads are all but free.
+  goal <= 0.7x for ours. With ``--link RTT_MS,MBPS`` both sites are served
+  over an emulated link of that round trip and bandwidth (``OverLink``), as
+  a visitor's would be; otherwise over loopback, where downloads are all but
+  free.
 - **Run All -> preview**, beyond the server's own pace: the shipped notebook on
   the demo servers (the kernel already booted), from *Run All* to the
   generated app showing in the preview iframe, minus the time the API itself
@@ -29,6 +30,7 @@ Builds site/ first (``build.py``), then, in one run, side by side:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import json
 import os
@@ -106,12 +108,53 @@ def linked_copy(source: Path, target: Path, *, skip: str) -> None:
             link(str(entry), str(target / entry.name))
 
 
-def site_server(folder: Path) -> ThreadedServer:
+# A network link: (round trip in ms, Mb/s), or None for loopback as it is.
+Link = tuple[float, float] | None
+
+
+class OverLink:
+    """An ASGI app behind an emulated network link: each response starts a
+    round trip after its request, and the bodies of all responses share the
+    link's bandwidth, first come first served.
+
+    Emulated at the server, not with Chromium's DevTools network emulation:
+    that one slows a page's own requests, but not those JupyterLite's
+    service worker makes for the page and the kernel's worker (every request
+    of a returning visit).
+    """
+
+    def __init__(self, app: Any, rtt_ms: float, mbps: float) -> None:
+        self.app = app
+        self.rtt = rtt_ms / 1000
+        self.bytes_per_second = mbps * 1e6 / 8
+        self.free_at = 0.0  # when the link has sent all it was given
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self.rtt)
+
+        async def paced(message: Any) -> None:
+            body = message.get("body", b"") if message["type"] == "http.response.body" else b""
+            if body:
+                now = loop.time()
+                self.free_at = max(now, self.free_at) + len(body) / self.bytes_per_second
+                await asyncio.sleep(self.free_at - now)
+            await send(message)
+
+        await self.app(scope, receive, paced)
+
+
+def site_server(folder: Path, link: Link = None) -> ThreadedServer:
     """``folder`` served as the demo app server serves site/ (pf_demo's
-    SiteFiles: content-named files immutable, the rest revalidated)."""
+    SiteFiles: content-named files immutable, the rest revalidated), over
+    ``link`` if given."""
     from starlette.applications import Starlette
     from starlette.routing import Mount
-    return ThreadedServer(Starlette(routes=[Mount("/", SiteFiles(directory=folder, html=True))]))
+    app: Any = Starlette(routes=[Mount("/", SiteFiles(directory=folder, html=True))])
+    return ThreadedServer(app if link is None else OverLink(app, *link))
 
 
 def size(folder: Path) -> tuple[int, int]:
@@ -119,25 +162,8 @@ def size(folder: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-# A network link: (round trip in ms, Mb/s each way), or None for loopback as it is.
-Link = tuple[float, float] | None
-
-
-def over(link: Link, context: BrowserContext, page: Page) -> None:
-    """Make ``page`` (and its workers) see ``link``: Chromium's own network
-    emulation, from DevTools."""
-    if link is None:
-        return
-    rtt, mbps = link
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": rtt,
-        "downloadThroughput": mbps * 1e6 / 8, "uploadThroughput": mbps * 1e6 / 8})
-
-
 def boot_seconds(browser: Browser, origin: str, strays: list[str],
-                 context: BrowserContext | None = None, link: Link = None) -> float:
+                 context: BrowserContext | None = None) -> float:
     """Open the one-cell notebook, run its cell, and wait for its output: in
     a fresh context (a cold visit), or in ``context`` (a returning one)."""
     own = context is None
@@ -146,7 +172,6 @@ def boot_seconds(browser: Browser, origin: str, strays: list[str],
         context.on("request", lambda r: strays.append(r.url) if not is_local(r.url) else None)
     try:
         page = context.new_page()
-        over(link, context, page)
         page.set_default_timeout(TIMEOUT_MS)
         started = time.perf_counter()
         page.goto(f"{origin}/lite/notebooks/index.html?path=boot.ipynb")
@@ -196,11 +221,11 @@ def kernel_module(site: Path) -> str | None:
 
 def boot_until_answered(browser: Browser, origin: str, strays: list[str],
                         hangs: list[str], name: str,
-                        context: BrowserContext | None = None, link: Link = None) -> float:
+                        context: BrowserContext | None = None) -> float:
     """boot_seconds, run again (at most 3 times) when the kernel hung."""
     for _ in range(3):
         try:
-            return boot_seconds(browser, origin, strays, context, link)
+            return boot_seconds(browser, origin, strays, context)
         except PlaywrightTimeoutError:
             hangs.append(name)
             print(f"  {name}: the kernel did not answer within {HUNG_MS // 1000} s; again",
@@ -241,9 +266,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--link", metavar="RTT_MS,MBPS", default=None,
-        help="boot over an emulated network link (say 40,50: a 40 ms round trip, "
-             "50 Mb/s each way) instead of loopback as it is, where a download costs "
-             "next to nothing and a returning visit has little to save")
+        help="serve the booting sites over an emulated network link (say 40,50: "
+             "a 40 ms round trip, 50 Mb/s), not over loopback as it is, where a "
+             "download costs next to nothing and a returning visit has little to save")
     args = parser.parse_args()
     link: Link = None
     if args.link:
@@ -294,7 +319,8 @@ def main() -> None:
         paces: list[float] = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            with site_server(root / "ours") as ours, site_server(root / "bare") as bare:
+            with site_server(root / "ours", link) as ours, \
+                    site_server(root / "bare", link) as bare:
                 # Each cold boot in a browser of its own: in one browser for
                 # them all, kernels (ours and the bare one's alike) hung more
                 # and more often as the run went on.
@@ -305,22 +331,25 @@ def main() -> None:
                                                    args=CHROMIUM_ARGS)
                         try:
                             boots[name].append(boot_until_answered(
-                                fresh, server.origin, strays, hangs, name, link=link))
+                                fresh, server.origin, strays, hangs, name))
                         finally:
                             fresh.close()
                         print(f"  boot {name}: {boots[name][-1]:.1f} s", flush=True)
-                # Returning visits: one context per site, visited once first
-                # (its cache, Cache Storage and JupyterLite's service worker
-                # warm), then each visit a new page in it.
+                # Returning visits: one browser profile on disk per site, as
+                # a person's (a test context's in-memory cache does not keep
+                # the 9.6 MB runtime, nor the kernel's 15 MB snapshot),
+                # visited once first (its cache, Cache Storage and
+                # JupyterLite's service worker warm), then each visit a new
+                # page in it.
                 for name, server in (("ours", ours), ("bare", bare)):
-                    context = browser.new_context()
+                    context = pw.chromium.launch_persistent_context(
+                        root / f"profile-{name}", executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                     context.on("request", lambda r: strays.append(r.url)
                                if not is_local(r.url) else None)
-                    boot_until_answered(browser, server.origin, strays, hangs, name, context,
-                                        link)
+                    boot_until_answered(browser, server.origin, strays, hangs, name, context)
                     for _ in range(args.rounds):
                         returning[name].append(boot_until_answered(
-                            browser, server.origin, strays, hangs, name, context, link))
+                            browser, server.origin, strays, hangs, name, context))
                         print(f"  returning {name}: {returning[name][-1]:.1f} s", flush=True)
                     context.close()
 
