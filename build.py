@@ -325,6 +325,18 @@ def inline_config(config: dict[str, Any]) -> str:
     return html.escape(text, quote=False).replace("'", "&#39;")
 
 
+def preload_links(config: dict[str, Any]) -> str:
+    """``<link rel="preload">`` for each of a PyScript config's ``files``.
+
+    For a page whose Python runs on its main thread: PyScript fetches those
+    files only once Python has started, and then finds each already
+    preloaded (1.5 to 7% of the main page's cold load, A/B over 8 rounds, twice).
+    Not for a worker page: its worker's fetches cannot use the page's
+    preloads (A/B: no change)."""
+    return "\n  ".join(f'<link rel="preload" href="{html.escape(url)}" as="fetch" crossorigin>'
+                        for url in config["files"])
+
+
 def build() -> Path:
     started = time.monotonic()
     npm_ci()
@@ -383,14 +395,15 @@ def cached_urls(names: dict[str, str],
     and ``__SYNC_BOOT_MODULE__``, which a page whose Python runs on its main
     thread loads at once), and
     each ``__CONFIG_<name>__`` into that PyScript config (pyscript_configs),
-    inline."""
+    inline, and each ``__PRELOAD_<name>__`` into preloads of its files."""
     def rewrite(page: str) -> str:
         page = (page.replace("./vendor/pyscript/", names["pyscript"])
                 .replace("__BOOT_MODULE__", names["interpreter"])
                 .replace("__SYNC_BOOT_MODULE__", names["sync_interpreter"]))
         for name, config in configs.items():
             page = page.replace(f"__CONFIG_{name}__", inline_config(config))
-        if left := re.findall(r"__(?:CONFIG_\w+|(?:SYNC_)?BOOT_MODULE)__", page):
+            page = page.replace(f"__PRELOAD_{name}__", preload_links(config))
+        if left := re.findall(r"__(?:CONFIG_\w+|PRELOAD_\w+|(?:SYNC_)?BOOT_MODULE)__", page):
             sys.exit(f"build: a page asks for {left}, which build.py does not make")
         return page
     return rewrite

@@ -428,6 +428,17 @@ for (const name of ["compileStreaming", "instantiateStreaming"]) {
 """
 
 
+@pytest.mark.parametrize(("demo_page", "preloads"), [
+    ("index.html", True), ("sync.html", True), ("worker.html", False)])
+def test_a_page_with_python_on_its_main_thread_preloads_its_files(
+        site_dir: Path, demo_page: str, preloads: bool) -> None:
+    """What PyScript fetches once Python has started, such a page asks for at
+    once; a worker page does not (its worker cannot use the page's preloads)."""
+    text = (site_dir / demo_page).read_text()
+    preloaded = re.findall(r'<link rel="preload" href="([^"]+)" as="fetch" crossorigin>', text)
+    assert preloaded == (list(page_config(site_dir, demo_page)["files"]) if preloads else [])
+
+
 @pytest.mark.parametrize(("snapshot", "boot"), [(None, "snapshot"),
                                                 ("as stored", "snapshot"),
                                                 ({"status": 200, "body": b"\\x1f\\x8b damaged"},
@@ -463,6 +474,10 @@ def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
     assert [n for n in seen if n.startswith("boot-")] == [
         page_config(site_dir)["interpreter"].rsplit("/", 1)[-1]], seen
     assert sum(n for name, n in seen.items() if name.startswith("boot-")) == 1, seen
+    # The files PyScript fetches once Python has started, the page preloads:
+    # PyScript got those answers, not a second download.
+    files = [url.rsplit("/", 1)[-1] for url in page_config(site_dir)["files"]]
+    assert files and all(seen[name] == 1 for name in files), (files, seen)
     generate(page)
 
 
