@@ -8,15 +8,15 @@ Builds site/ first (``build.py``), then, in one run, side by side:
   from opening a one-cell notebook to that cell's output, on our site against
   a bare JupyterLite built the same way (same build step, same Pyodide and
   kernel packages, same server: the demo app server's own file serving, so
-  each file is cached as a visitor's browser caches it) without pf_browser: no pf_browser wheel, no
-  ipywidgets wheels, no notebooks of ours, and its kernel boots Pyodide's own
-  way (ours from the kernel's memory snapshot, as site/lite does).
-  Alternating rounds. Goal: <= 0.5x. Then returning visits (the same browser
-  context, visited once before), each site against its own cold boot:
-  goal <= 0.7x for ours. With ``--link RTT_MS,MBPS`` both sites are served
-  over an emulated link of that round trip and bandwidth (``OverLink``), as
-  a visitor's would be; otherwise over loopback, where downloads are all but
-  free.
+  each file is cached as a visitor's browser caches it) without pf_browser:
+  no pf_browser wheel, no ipywidgets wheels, no notebooks of ours, and its
+  kernel boots Pyodide's own way (ours from the kernel's memory snapshot, as
+  site/lite does). Alternating rounds. Goal: <= 0.5x. Then returning visits
+  (the same browser profile, on disk, visited once before), each site
+  against its own cold boot: goal <= 0.7x for ours. With ``--link
+  RTT_MS,MBPS`` both sites are served over an emulated link of that round
+  trip and bandwidth (``OverLink``), as a visitor's would be; otherwise over
+  loopback, where downloads are all but free.
 - **Run All -> preview**, beyond the server's own pace: the shipped notebook on
   the demo servers (the kernel already booted), from *Run All* to the
   generated app showing in the preview iframe, minus the time the API itself
