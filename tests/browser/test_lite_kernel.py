@@ -16,7 +16,6 @@ import gzip
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from _drivers import Browser
 from _local_servers import StaticServer
@@ -95,30 +94,21 @@ def kernel_module(site: Path) -> str:
     return str(url).removeprefix("./..")
 
 
-def kernel_files(site: Path, module: str) -> tuple[list[list[Any]], bytes]:
-    """The kernel's file archive (named in its boot module): its header
-    ([path, size, mtime in ms] per file) and the whole archive, unzipped."""
+def archived(site: Path, module: str) -> dict[str, tuple[int, bytes]]:
+    """The kernel's file archive (named in its boot module), unzipped: each
+    file's path (from the root, without its leading /), modification time in
+    ms, and bytes."""
     text = (site / module.lstrip("/")).read_text()
     name = re.search(r'"\./(kernel-files-[0-9a-f]{16}\.bin\.gz)"', text)
     assert name, "the kernel's boot module names no file archive"
     packed = gzip.decompress((site / "_v" / name[1]).read_bytes())
     length = int.from_bytes(packed[8:12], "little")
-    return json.loads(packed[12:12 + length]), packed
-
-
-def archive_times(site: Path, module: str) -> dict[str, int]:
-    header, _ = kernel_files(site, module)
-    return {path.lstrip("/"): mtime for path, _, mtime in header}
-
-
-def archive_file(site: Path, module: str, path: str) -> bytes:
-    header, packed = kernel_files(site, module)
-    at = 12 + int.from_bytes(packed[8:12], "little")
-    for name, size, _ in header:
-        if name.lstrip("/") == path:
-            return packed[at:at + size]
+    files, at = {}, 12 + length
+    for path, size, mtime in json.loads(packed[12:at]):
+        files[path.lstrip("/")] = (mtime, packed[at:at + size])
         at += size
-    raise AssertionError(f"{path} is not in the kernel's file archive")
+    assert at == len(packed), "the kernel's file archive is damaged"
+    return files
 
 
 def test_the_kernel_boots_with_its_packages_in_every_engine(
@@ -140,11 +130,11 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
     assert "dump" in found["completions"] and "dumps" in found["completions"]
     # The boot module wrote the kernel's files with the archive's times, as
     # files like any other: one written over and grown, its neighbour intact.
-    archived = archive_times(site_dir, module)
-    assert found["times"] == {path: archived[path] for path in found["times"]}, found["times"]
+    files = archived(site_dir, module)
+    assert found["times"] == {path: files[path][0] for path in found["times"]}, found["times"]
     assert found["written"] is True
     neighbour = next(p for p in found["times"] if p.endswith("api/__init__.py"))
-    assert found["neighbour_starts"] == archive_file(site_dir, module, neighbour)[:40].decode()
+    assert found["neighbour_starts"] == files[neighbour][1][:40].decode()
     assert found["sync"] is jspi
     assert found["status"] == (200 if jspi else None)
     # micropip reads the site's kernel lock, and its base URL is this site's.
