@@ -350,6 +350,7 @@ def build() -> Path:
     snapshot = memory_snapshot(wheels / pf_wheel)
     sync_snapshot = memory_snapshot(wheels / pf_wheel, jspi=True)
     lite_site(SITE / "lite", wheels / pf_wheel)
+    hint_compile_all(SITE / "lite")
     kernel = kernel_snapshot(SITE / "lite")
     names = cached_names(SITE, snapshot, kernel, sync_snapshot)
     set_kernel_boot(SITE / "lite", names.get("kernel"))
@@ -615,6 +616,51 @@ def lite_site(out: Path, pf_wheel: Path | None, *, notebooks: Path | None = NOTE
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(want)
     log(f"{out.name}/ built in {time.monotonic() - started:.1f}s")
+
+
+# A script that begins with this comment asks the browser to compile all of
+# its functions as it loads, not one by one when each is first called.
+# Chromium (136 on) does so while it streams the script in, off the page's
+# thread, and keeps every function in the code cache it makes for a script
+# loaded again: without it, a returning notebook visit compiled some 10,000
+# of JupyterLab's functions lazily on the page's main thread, about 0.5 s
+# (parsing included) in a trace. Other browsers ignore it.
+COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
+
+
+def lite_scripts(lite: Path) -> list[Path]:
+    """The scripts of JupyterLite's app and extensions: its shared ``build/``
+    and each extension's ``static/`` folder (not the pages' small entry
+    points, the service worker, nor the notebooks' own files)."""
+    return sorted([*(lite / "build").rglob("*.js"), *(lite / "extensions").glob("**/static/*.js")])
+
+
+def hint_compile_all(lite: Path) -> int:
+    """Begin each of :func:`lite_scripts` with :data:`COMPILE_HINT`; return how
+    many were changed (none when they already are).
+
+    Measured on a returning notebook visit in Chromium (Cache Storage and the
+    HTTP cache warm, 5 rounds): 2.95 s to the first output against 3.46 s;
+    a cold visit took the same time either way. For the pages' runtime and
+    PyScript, on a cold load, it made no difference (A/B, 8 rounds), so
+    they go without.
+
+    A new file replaces each script, so a hard-linked copy of the site
+    keeps its own. The script's name is unchanged: its content hash still
+    names JupyterLite's output, and the hint changes how it is compiled,
+    not what it does, so a browser that kept the unhinted script under the
+    same name runs the same code.
+    """
+    changed = 0
+    for path in lite_scripts(lite):
+        script = path.read_bytes()
+        if script.startswith(COMPILE_HINT):
+            continue
+        hinted = path.with_name(path.name + ".hinted")
+        hinted.write_bytes(COMPILE_HINT + script)
+        os.replace(hinted, path)
+        changed += 1
+    return changed
 
 
 # -- boot speed: bytecode, memory snapshot, cached names --------------------------

@@ -305,6 +305,9 @@ def main() -> None:
         # module, snapshot and files under site/_v/ (build.py made them).
         kernel_boot = kernel_module(site)
         build.set_kernel_boot(root / "ours" / "lite", kernel_boot)
+        # And, as site/lite's, its scripts ask to be compiled whole (the bare
+        # site is JupyterLite as it comes).
+        build.hint_compile_all(root / "ours" / "lite")
         sizes = {"ours": size(root / "ours" / "lite"), "bare": size(root / "bare" / "lite"),
                  "site/lite": size(site / "lite"),
                  "shared pyodide": size(site / "vendor" / "pyodide")}

@@ -243,6 +243,51 @@ def test_jupyterlites_content_named_scripts_are_cached_for_good(demo: Demo,
         assert again.status_code == 304 and again.content == b""
 
 
+def test_compile_hints_go_on_jupyterlites_scripts_alone(tmp_path: Path) -> None:
+    build_py = load_build_py()
+    hint = build_py.COMPILE_HINT
+    lite = tmp_path / "lite"
+    scripts = {"build/jlab_core.a86436d.js": b'"use strict";(self.x=1)\n',
+               "build/notebooks/bundle.js": b"var a=1;",
+               "extensions/@jupyterlite/pyodide-kernel-extension/static/88.4eef.js": b"b()",
+               "extensions/jupyterlab_pygments/static/remoteEntry.5cbb.js": b""}
+    left = {"service-worker.js": b"self.x=1", "bootstrap.js": b"import('x')",
+            "files/notebook-helper.js": b"user()", "build/schemas/a.json": b"{}",
+            "extensions/jupyterlab_pygments/package.json": b"{}",
+            "extensions/jupyterlab_pygments/static/style.css": b"p{}"}
+    for name, content in {**scripts, **left}.items():
+        (lite / name).parent.mkdir(parents=True, exist_ok=True)
+        (lite / name).write_bytes(content)
+    # A hard-linked copy of the site keeps its own scripts.
+    elsewhere = tmp_path / "core.js"
+    elsewhere.hardlink_to(lite / "build/jlab_core.a86436d.js")
+
+    assert build_py.hint_compile_all(lite) == len(scripts)
+    for name, content in scripts.items():
+        assert (lite / name).read_bytes() == hint + content, name
+    for name, content in left.items():
+        assert (lite / name).read_bytes() == content, name
+    assert elsewhere.read_bytes() == scripts["build/jlab_core.a86436d.js"]
+    assert build_py.hint_compile_all(lite) == 0  # once is enough
+    assert (lite / "build/notebooks/bundle.js").read_bytes() == hint + b"var a=1;"
+    assert sorted(p.name for p in lite.rglob("*.hinted")) == []
+
+
+def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:
+    """Every script of the built JupyterLite app begins with the hint (the
+    notebook tests in test_lite*.py run them, in Chromium, Firefox and WebKit)."""
+    build_py = load_build_py()
+    lite = site_dir / "lite"
+    scripts = build_py.lite_scripts(lite)
+    assert len(scripts) >= 250, len(scripts)
+    unhinted = [p.relative_to(lite).as_posix() for p in scripts
+                if not p.read_bytes().startswith(build_py.COMPILE_HINT)]
+    assert unhinted == []
+    assert not (lite / "service-worker.js").read_bytes().startswith(build_py.COMPILE_HINT)
+    assert any(p.name.startswith("jlab_core.") for p in scripts)
+    assert any(p.name.startswith("comlink.worker.") for p in scripts)  # the kernel's worker
+
+
 @pytest.mark.parametrize(("header", "gzip_ok"), [
     ("gzip, deflate, br, zstd", True), ("br;q=1.0, gzip;q=0.8", True), ("*", True),
     ("identity", False), ("gzip;q=0", False), ("gzip;q=0.0, br", False), (None, False),
