@@ -350,7 +350,7 @@ def build() -> Path:
     snapshot = memory_snapshot(wheels / pf_wheel)
     sync_snapshot = memory_snapshot(wheels / pf_wheel, jspi=True)
     lite_site(SITE / "lite", wheels / pf_wheel)
-    hint_compile_all(SITE / "lite")
+    quicken_lite(SITE / "lite")
     kernel = kernel_snapshot(SITE / "lite")
     names = cached_names(SITE, snapshot, kernel, sync_snapshot)
     set_kernel_boot(SITE / "lite", names.get("kernel"))
@@ -661,6 +661,41 @@ def hint_compile_all(lite: Path) -> int:
         os.replace(hinted, path)
         changed += 1
     return changed
+
+
+# The plugin that names the window's JupyterLab workspace. With it, JupyterLab's
+# state plugin routes every page load through "apputils:load-statedb", which
+# waits for a workspace save debounced by 500 ms before the page routes on,
+# that is, before the notebook is opened and its kernel started.
+WORKSPACE_RESOLVER = "@jupyterlite/application-extension:resolver"
+
+
+def open_notebooks_at_once(lite: Path) -> None:
+    """Turn :data:`WORKSPACE_RESOLVER` off in the notebook app (``notebooks/``).
+
+    The notebook page opens its notebook about 0.5 s sooner, on every visit:
+    measured in Chromium (trace of a returning visit), the notebook was opened
+    0.53 s after the app had started, 0.01 s without the wait. What goes: the
+    notebook page keeps its JupyterLab state (its recent files, its panels)
+    for the visit only, not in a stored workspace. The JupyterLab app
+    (``lab/``) keeps its workspaces.
+    """
+    path = lite / "notebooks" / "jupyter-lite.json"
+    config = json.loads(path.read_text())
+    data = config["jupyter-config-data"]
+    disabled = data.setdefault("disabledExtensions", [])
+    if WORKSPACE_RESOLVER not in disabled:
+        disabled.append(WORKSPACE_RESOLVER)
+        path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def quicken_lite(lite: Path) -> None:
+    """What the notebook site gets beyond JupyterLite's own build (the
+    benchmark's bare site goes without): scripts compiled whole
+    (:func:`hint_compile_all`), notebooks opened without a wait
+    (:func:`open_notebooks_at_once`)."""
+    hint_compile_all(lite)
+    open_notebooks_at_once(lite)
 
 
 # -- boot speed: bytecode, memory snapshot, cached names --------------------------

@@ -273,9 +273,45 @@ def test_compile_hints_go_on_jupyterlites_scripts_alone(tmp_path: Path) -> None:
     assert sorted(p.name for p in lite.rglob("*.hinted")) == []
 
 
+def test_the_notebook_page_alone_goes_without_a_stored_workspace(tmp_path: Path) -> None:
+    build_py = load_build_py()
+    apps = {"notebooks": {"appUrl": "/notebooks", "disabledExtensions": ["x:y"]},
+            "lab": {"appUrl": "/lab"}}
+    for app, data in apps.items():
+        (tmp_path / app).mkdir()
+        (tmp_path / app / "jupyter-lite.json").write_text(json.dumps(
+            {"jupyter-lite-schema-version": 0, "jupyter-config-data": data}))
+    for _ in range(2):  # once is enough
+        build_py.open_notebooks_at_once(tmp_path)
+    notebooks = json.loads((tmp_path / "notebooks" / "jupyter-lite.json").read_text())
+    assert notebooks == {"jupyter-lite-schema-version": 0, "jupyter-config-data": {
+        "appUrl": "/notebooks", "disabledExtensions": ["x:y", build_py.WORKSPACE_RESOLVER]}}
+    lab = json.loads((tmp_path / "lab" / "jupyter-lite.json").read_text())
+    assert lab == {"jupyter-lite-schema-version": 0, "jupyter-config-data": {"appUrl": "/lab"}}
+
+
+def test_the_built_notebook_page_opens_its_notebook_at_once(site_dir: Path) -> None:
+    """Only the notebook page goes without JupyterLab's workspace resolver
+    (test_lite.py runs the notebook on that page, in Chromium)."""
+    build_py = load_build_py()
+    lite = site_dir / "lite"
+
+    def disabled(config: Path) -> list[str]:
+        data = json.loads(config.read_text())["jupyter-config-data"]
+        return list(data.get("disabledExtensions", []))
+
+    assert build_py.WORKSPACE_RESOLVER in disabled(lite / "notebooks" / "jupyter-lite.json")
+    for config in (lite / "jupyter-lite.json", lite / "lab" / "jupyter-lite.json",
+                   lite / "tree" / "jupyter-lite.json"):
+        assert build_py.WORKSPACE_RESOLVER not in disabled(config), config
+    # The plugin is still JupyterLite's, under that name.
+    assert any(b'"' + build_py.WORKSPACE_RESOLVER.encode() + b'"' in p.read_bytes()
+               for p in (lite / "build").glob("*.js"))
+
+
 def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:
-    """Every script of the built JupyterLite app begins with the hint (the
-    notebook tests in test_lite*.py run them, in Chromium, Firefox and WebKit)."""
+    """Every script of the built JupyterLite app begins with the hint
+    (test_lite.py runs the notebook on them, in Chromium)."""
     build_py = load_build_py()
     lite = site_dir / "lite"
     scripts = build_py.lite_scripts(lite)

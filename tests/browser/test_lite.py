@@ -77,6 +77,15 @@ def open_run_menu(page: Page) -> None:
     pytest.fail("the notebook's Run menu did not open")
 
 
+def wait_for_kernel_session(page: Page) -> None:
+    """Wait until the notebook has its kernel session (its toolbar names the
+    kernel): JupyterLab drops a run asked for before then, saying nothing,
+    and the cells' prompts stay ``[ ]:``. That window is the time from the
+    cells showing to the session starting (0.1 to 0.25 s here); the kernel
+    then boots, and a run asked for meanwhile waits for it."""
+    page.locator(".jp-KernelName", has_text="Python (Pyodide)").wait_for()
+
+
 def kernel_boot(page: Page) -> str | None:
     """How the kernel's worker started Python, as its boot module recorded it."""
     for worker in page.workers:
@@ -115,6 +124,7 @@ def run_all(chromium: Browser, site_dir: Path,
             page.goto(f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
             page.evaluate(WATCH_PROGRESS)
+            wait_for_kernel_session(page)
             open_run_menu(page)
             page.locator("li[data-command='runmenu:run-all']").click()
             try:
