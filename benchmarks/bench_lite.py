@@ -73,11 +73,15 @@ BOOT_CELL = 'print("kernel ready")'
 # What the kernel extension says when it starts a kernel without JupyterLite's
 # drive: its service worker manager had not settled yet.
 NO_DRIVE = "Pyodide contents will NOT be synced"
-# Between returning visits. A page opened as the last one closes finds
-# JupyterLite's service worker mid-change: the page's unregister() of it did
-# not settle within the visit, and every such kernel started without the
-# drive (with less to do). After a pause of 6 s, none did.
-SETTLE_S = 6.0
+# How long a returning visit's page stays open after its output, as a
+# person's tab would, before the next visit. Closing it at once (within
+# 0.3 s) made the next visit's unregister() of JupyterLite's service worker
+# never settle: that kernel, and every later one in the profile, started
+# without the drive, and so with less to do (3 of 4 profiles of ours, none
+# of the bare site's, whose kernel answers seconds after its start-up work).
+# Not our snapshot's write to Cache Storage: without it, the same. After 4 s
+# open, none did.
+LINGER_S = 4.0
 
 
 def load_build() -> Any:
@@ -195,7 +199,10 @@ def boot_seconds(browser: Browser, origin: str, strays: list[str],
         started = time.perf_counter()
         page.goto(f"{origin}/lite/notebooks/index.html?path=boot.ipynb")
         run_until_answered(page)
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        if not own:
+            page.wait_for_timeout(LINGER_S * 1000)
+        return took
     finally:
         (context if own else page).close()
 
@@ -378,7 +385,6 @@ def main() -> None:
                                if not is_local(r.url) else None)
                     boot_until_answered(browser, server.origin, strays, hangs, name, context)
                     for _ in range(args.rounds):
-                        time.sleep(SETTLE_S)
                         returning[name].append(boot_until_answered(
                             browser, server.origin, strays, hangs, name, context, driveless))
                         print(f"  returning {name}: {returning[name][-1]:.1f} s", flush=True)
