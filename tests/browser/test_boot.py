@@ -309,6 +309,17 @@ def test_the_built_notebook_page_opens_its_notebook_at_once(site_dir: Path) -> N
                for p in (lite / "build").glob("*.js"))
 
 
+def test_the_service_worker_gets_its_routes_once(tmp_path: Path) -> None:
+    build_py = load_build_py()
+    worker = tmp_path / "service-worker.js"
+    worker.write_text('"use strict";self.addEventListener("fetch",onFetch);\n')
+    for _ in range(2):
+        build_py.route_around_service_worker(tmp_path)
+    text = worker.read_text()
+    assert text.startswith('"use strict";self.addEventListener("fetch",onFetch);\n')
+    assert text.count("addRoutes(") == 1 and text.endswith(build_py.SERVICE_WORKER_ROUTES)
+
+
 def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:
     """Every script of the built JupyterLite app begins with the hint
     (test_lite.py runs the notebook on them, in Chromium)."""

@@ -255,3 +255,45 @@ def test_the_kernel_lock_hashes_match_the_files_served(test_origin: StaticServer
     kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
     assert kernel["disablePyPIFallback"] is True
     assert json.dumps(kernel).count("http") == 0  # no absolute URL: nothing off this site
+
+
+def test_a_returning_visit_skips_the_service_worker_but_for_its_api(
+        chromium: Browser, site_dir: Path, tmp_path: Path) -> None:
+    """On a second visit, in a browser profile on disk, JupyterLite's service
+    worker controls the page: the routes build.py adds to it send the page's
+    scripts to the network without it, while what it answers itself (under
+    */api/*: the kernel's drive, input()) still reaches it, and the kernel
+    mounts the drive."""
+    from test_boot import profile_context
+
+    with demo_servers(site_dir, pace=PACE) as demo, \
+            profile_context(chromium, tmp_path / "profile") as context:
+        url = f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}"
+        for visit in ("first", "returning"):
+            page = context.new_page()
+            said: list[str] = []
+            page.on("console", lambda m, said=said: said.append(m.text))
+            page.set_default_timeout(BOOT_TIMEOUT_MS)
+            page.goto(url)
+            page.wait_for_selector(".jp-Notebook .jp-Cell")
+            wait_for_kernel_session(page)
+            deadline = time.monotonic() + 60
+            while not any("contents will" in text for text in said):
+                assert time.monotonic() < deadline, said[-20:]
+                page.wait_for_timeout(100)
+            # As a person's tab: open a while (closing at once, as the kernel
+            # starts, left the next visit's worker mid-change).
+            page.wait_for_timeout(4_000)
+            if visit == "returning":
+                assert page.evaluate("navigator.serviceWorker.controller !== null")
+                # Resource Timing names the source each request's route chose
+                # ("" when no route matched: the worker's fetch handler got it).
+                scripts = {urlsplit(url).path: source for url, source in page.evaluate(
+                    "performance.getEntriesByType('resource')"
+                    ".map(e => [e.name, e.workerMatchedSourceType])")
+                    if urlsplit(url).path.startswith("/lite/build/") and url.endswith(".js")}
+                assert len(scripts) >= 50, len(scripts)
+                assert set(scripts.values()) == {"network"}, scripts
+                drive = [text for text in said if "contents will" in text]
+                assert drive == ["Pyodide contents will be synced with Jupyter Contents"], drive
+            page.close()
