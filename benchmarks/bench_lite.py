@@ -11,9 +11,12 @@ Builds site/ first (``build.py``), then, in one run, side by side:
   each file is cached as a visitor's browser caches it) without pf_browser:
   no pf_browser wheel, no ipywidgets wheels, no notebooks of ours, and its
   kernel boots Pyodide's own way (ours from the kernel's memory snapshot, as
-  site/lite does). Alternating rounds. Goal: <= 0.5x. Then returning visits
-  (the same browser profile, on disk, visited once before), each site
-  against its own cold boot: goal <= 0.7x for ours. With ``--link
+  site/lite does; and ours has build.py's ``quicken_lite``, as site/lite
+  does). Alternating rounds. Goal: <= 0.5x. Then returning visits (the same
+  browser profile, on disk, visited once before; each page left open a few
+  seconds after its output), each site against its own cold boot: goal
+  <= 0.7x for ours. Kernels that started without JupyterLite's drive are
+  counted. With ``--link
   RTT_MS,MBPS`` both sites are served over an emulated link of that round
   trip and bandwidth (``OverLink``), as a visitor's would be; otherwise over
   loopback, where downloads are all but free.
