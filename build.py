@@ -690,17 +690,23 @@ def open_notebooks_at_once(lite: Path) -> None:
 
 
 # Added to JupyterLite's service worker. The worker answers what the kernel
-# asks of JupyterLite's pages (its drive, input()) under */api/*; everything
-# else it only fetches as it is. This asks Chromium (123 on) to send all
-# but */api/* to the network without it: a returning visit's 300-odd
-# requests (scripts, the runtime, the kernel's snapshot) then skip a hop
-# through the worker's thread. Browsers without static routes ignore it.
+# asks of JupyterLite's pages (its drive, input()) and a heartbeat, under
+# <site>/api/ and /api/; every other request it only fetches as it is. This
+# asks Chromium (123 on) to send those others, when GETs, to the network
+# without it: a returning visit's 300-odd requests (scripts, the runtime,
+# the kernel's snapshot) then skip a hop through the worker's thread.
+# Browsers without static routes ignore it. (Written as "not */api/*", the
+# route sent the API requests to the network too, in Chromium 156: spelled
+# out, rule by rule, it does not.)
 SERVICE_WORKER_ROUTES = """
-// pf_browser: requests outside */api/* go to the network without this worker.
+// pf_browser: GETs outside the API go to the network without this worker.
 self.addEventListener("install", (event) => {
   if (typeof event.addRoutes !== "function") return;
+  const api = new URL("./api/*", self.location).pathname;
   event.waitUntil(event.addRoutes([
-    { condition: { not: { urlPattern: { pathname: "*/api/*" } } }, source: "network" },
+    { condition: { urlPattern: { pathname: "/api/*" } }, source: "fetch-event" },
+    { condition: { urlPattern: { pathname: api } }, source: "fetch-event" },
+    { condition: { requestMethod: "GET" }, source: "network" },
   ]).catch((error) => console.warn("Service worker routes not added:", error)));
 });
 """

@@ -318,6 +318,9 @@ def test_the_service_worker_gets_its_routes_once(tmp_path: Path) -> None:
     text = worker.read_text()
     assert text.startswith('"use strict";self.addEventListener("fetch",onFetch);\n')
     assert text.count("addRoutes(") == 1 and text.endswith(build_py.SERVICE_WORKER_ROUTES)
+    # JupyterLite's heartbeat (/api/) and the site's api/ stay the worker's.
+    assert '{ pathname: "/api/*" } }, source: "fetch-event"' in text
+    assert 'new URL("./api/*", self.location)' in text
 
 
 def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:

@@ -86,6 +86,29 @@ def wait_for_kernel_session(page: Page) -> None:
     page.locator(".jp-KernelName", has_text="Python (Pyodide)").wait_for()
 
 
+def console_of(page: Page) -> list[str]:
+    """What ``page`` says in its console from now on, as it says it."""
+    said: list[str] = []
+    page.on("console", lambda message: said.append(message.text))
+    return said
+
+
+def run_new_cell(page: Page, code: str) -> str:
+    """Add a code cell at the notebook's end, run it, and return its output."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    before = cells.count()
+    cells.last.locator(".jp-InputPrompt").click()  # selects it
+    page.keyboard.press("Escape")  # command mode
+    page.keyboard.press("b")  # a code cell below, selected
+    page.keyboard.press("Enter")  # edit it
+    page.keyboard.type(code)
+    page.keyboard.press("Shift+Enter")
+    assert cells.count() > before
+    output = cells.nth(before).locator(".jp-OutputArea-output")
+    output.wait_for()
+    return output.inner_text()
+
+
 def kernel_boot(page: Page) -> str | None:
     """How the kernel's worker started Python, as its boot module recorded it."""
     for worker in page.workers:
@@ -261,9 +284,9 @@ def test_a_returning_visit_skips_the_service_worker_but_for_its_api(
         chromium: Browser, site_dir: Path, tmp_path: Path) -> None:
     """On a second visit, in a browser profile on disk, JupyterLite's service
     worker controls the page: the routes build.py adds to it send the page's
-    scripts to the network without it, while what it answers itself (under
-    */api/*: the kernel's drive, input()) still reaches it, and the kernel
-    mounts the drive."""
+    scripts to the network without it, while what it answers itself (its
+    heartbeat, and under the site's api/ the kernel's drive and input())
+    still reaches it: the kernel lists the notebooks through its drive."""
     from test_boot import profile_context
 
     with demo_servers(site_dir, pace=PACE) as demo, \
@@ -271,8 +294,7 @@ def test_a_returning_visit_skips_the_service_worker_but_for_its_api(
         url = f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}"
         for visit in ("first", "returning"):
             page = context.new_page()
-            said: list[str] = []
-            page.on("console", lambda m, said=said: said.append(m.text))
+            said = console_of(page)
             page.set_default_timeout(BOOT_TIMEOUT_MS)
             page.goto(url)
             page.wait_for_selector(".jp-Notebook .jp-Cell")
@@ -294,6 +316,11 @@ def test_a_returning_visit_skips_the_service_worker_but_for_its_api(
                     if urlsplit(url).path.startswith("/lite/build/") and url.endswith(".js")}
                 assert len(scripts) >= 50, len(scripts)
                 assert set(scripts.values()) == {"network"}, scripts
+                assert page.evaluate(
+                    "fetch('/api/service-worker-heartbeat').then(r => r.text())") == "ok"
                 drive = [text for text in said if "contents will" in text]
                 assert drive == ["Pyodide contents will be synced with Jupyter Contents"], drive
+                # Python reads the drive: each call a request the worker answers.
+                listed = run_new_cell(page, "import os; print(sorted(os.listdir('/drive')))")
+                assert f"'{NOTEBOOK}'" in listed, listed
             page.close()
