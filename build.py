@@ -641,9 +641,9 @@ def hint_compile_all(lite: Path) -> int:
 
     Measured on a returning notebook visit in Chromium (Cache Storage and the
     HTTP cache warm, 5 rounds, each page closed at its output): 2.95 s to
-    the first output against 3.46 s; a cold visit took the same time. For the pages' runtime and
-    PyScript, on a cold load, it made no difference (A/B, 8 rounds), so
-    they go without.
+    the first output against 3.46 s; a cold visit took the same time. For
+    the pages' runtime and PyScript, on a cold load, it made no difference
+    (A/B, 8 rounds), so they go without.
 
     A new file replaces each script, so a hard-linked copy of the site
     keeps its own. The script's name is unchanged: its content hash still
@@ -698,6 +698,7 @@ def open_notebooks_at_once(lite: Path) -> None:
 # Browsers without static routes ignore it. (Written as "not */api/*", the
 # route sent the API requests to the network too, in Chromium 156: spelled
 # out, rule by rule, it does not.)
+ROUTES_MARK = "\n// pf_browser:"  # where what we add begins
 SERVICE_WORKER_ROUTES = """
 // pf_browser: GETs outside the API go to the network without this worker.
 self.addEventListener("install", (event) => {
@@ -713,7 +714,9 @@ self.addEventListener("install", (event) => {
 
 
 def route_around_service_worker(lite: Path) -> None:
-    """Add :data:`SERVICE_WORKER_ROUTES` to the site's service worker, once.
+    """End the site's service worker with :data:`SERVICE_WORKER_ROUTES`, in
+    place of any routes an earlier build added (JupyterLite's build is kept
+    while its inputs are unchanged, so a site can hold an older version).
 
     Measured on returning notebook visits in Chromium (4 rounds, the drive
     mounted every time): 2.20 s to the first output against 2.60 s; a first
@@ -721,8 +724,9 @@ def route_around_service_worker(lite: Path) -> None:
     """
     path = lite / "service-worker.js"
     worker = path.read_text()
-    if SERVICE_WORKER_ROUTES not in worker:
-        path.write_text(worker.rstrip("\n") + "\n" + SERVICE_WORKER_ROUTES)
+    jupyterlites = worker.split(ROUTES_MARK)[0].rstrip("\n")
+    if worker != jupyterlites + "\n" + SERVICE_WORKER_ROUTES:
+        path.write_text(jupyterlites + "\n" + SERVICE_WORKER_ROUTES)
 
 
 def quicken_lite(lite: Path) -> None:

@@ -183,12 +183,11 @@ def size(folder: Path) -> tuple[int, int]:
 
 
 def boot_seconds(browser: Browser, origin: str, strays: list[str],
-                 context: BrowserContext | None = None,
-                 driveless: list[str] | None = None) -> float:
+                 context: BrowserContext | None = None) -> tuple[float, bool]:
     """Open the one-cell notebook, run its cell, and wait for its output: in
     a fresh context (a cold visit), or in ``context`` (a returning one).
-    Appends to ``driveless`` when the kernel started without JupyterLite's
-    drive (its files unseen by Python), as it says in the console."""
+    Returns the seconds that took, and whether the kernel said it started
+    without JupyterLite's drive (its files unseen by Python)."""
     own = context is None
     if context is None:
         context = browser.new_context()
@@ -196,16 +195,15 @@ def boot_seconds(browser: Browser, origin: str, strays: list[str],
     try:
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
-        if driveless is not None:
-            page.on("console", lambda m: driveless.append(m.text)
-                    if m.text.startswith(NO_DRIVE) else None)
+        said: list[str] = []
+        page.on("console", lambda m: said.append(m.text))
         started = time.perf_counter()
         page.goto(f"{origin}/lite/notebooks/index.html?path=boot.ipynb")
         run_until_answered(page)
         took = time.perf_counter() - started
         if not own:
             page.wait_for_timeout(LINGER_S * 1000)
-        return took
+        return took, any(text.startswith(NO_DRIVE) for text in said)
     finally:
         (context if own else page).close()
 
@@ -255,10 +253,9 @@ def boot_until_answered(browser: Browser, origin: str, strays: list[str],
     """boot_seconds, run again (at most 3 times) when the kernel hung; appends
     ``name`` to ``driveless`` for a kernel that started without the drive."""
     for _ in range(3):
-        said: list[str] = []
         try:
-            took = boot_seconds(browser, origin, strays, context, said)
-            if said and driveless is not None:
+            took, without_drive = boot_seconds(browser, origin, strays, context)
+            if without_drive and driveless is not None:
                 driveless.append(name)
             return took
         except PlaywrightTimeoutError:
@@ -340,9 +337,8 @@ def main() -> None:
         # module, snapshot and files under site/_v/ (build.py made them).
         kernel_boot = kernel_module(site)
         build.set_kernel_boot(root / "ours" / "lite", kernel_boot)
-        # And, as site/lite's, its scripts ask to be compiled whole and its
-        # notebook page opens a notebook at once (the bare site is
-        # JupyterLite as it comes).
+        # And, as site/lite's, what build.py adds to JupyterLite's own build
+        # (the bare site is JupyterLite as it comes).
         build.quicken_lite(root / "ours" / "lite")
         sizes = {"ours": size(root / "ours" / "lite"), "bare": size(root / "bare" / "lite"),
                  "site/lite": size(site / "lite"),

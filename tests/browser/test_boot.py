@@ -318,6 +318,10 @@ def test_the_service_worker_gets_its_routes_once(tmp_path: Path) -> None:
     text = worker.read_text()
     assert text.startswith('"use strict";self.addEventListener("fetch",onFetch);\n')
     assert text.count("addRoutes(") == 1 and text.endswith(build_py.SERVICE_WORKER_ROUTES)
+    # An older build's routes give way to these.
+    worker.write_text(text.replace("GETs outside the API", "an older rule"))
+    build_py.route_around_service_worker(tmp_path)
+    assert worker.read_text() == text
     # JupyterLite's heartbeat (/api/) and the site's api/ stay the worker's.
     assert '{ pathname: "/api/*" } }, source: "fetch-event"' in text
     assert 'new URL("./api/*", self.location)' in text
