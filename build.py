@@ -693,9 +693,11 @@ def open_notebooks_at_once(lite: Path) -> None:
 # asks of JupyterLite's pages (its drive, input()) and a heartbeat, under
 # <site>/api/ and /api/; every other request it only fetches as it is. This
 # asks Chromium (123 on) to send those others, when GETs, to the network
-# without it: a returning visit's 300-odd requests (scripts, the runtime,
-# the kernel's snapshot) then skip a hop through the worker's thread.
-# Browsers without static routes ignore it. (Written as "not */api/*", the
+# without it: a returning visit's 300-odd requests from the page (its
+# scripts, styles, settings) then skip a hop through the worker's thread.
+# (Chromium applies no static route to the requests of the kernel's worker:
+# the runtime and the snapshot still pass through.) Browsers without static
+# routes ignore it. (Written as "not */api/*", the
 # route sent the API requests to the network too, in Chromium 156: spelled
 # out, rule by rule, it does not.)
 ROUTES_MARK = "\n// pf_browser:"  # where what we add begins
@@ -729,15 +731,68 @@ def route_around_service_worker(lite: Path) -> None:
         path.write_text(jupyterlites + "\n" + SERVICE_WORKER_ROUTES)
 
 
+# Put at the top of each JupyterLite app page. JupyterLite notes its service
+# worker's version in localStorage only on a visit the worker already
+# controls, and a visit that finds no note unregisters every worker and
+# registers it again: every person's second visit did, and a kernel that
+# started before that was done went without the drive.
+KEEP_WORKER_MARK = "<script data-pf-browser>"
+KEEP_WORKER_SCRIPT = """<script data-pf-browser>
+  // pf_browser: note the service worker's version on the visit that
+  // registers it, as JupyterLite does on later visits, so that the next
+  // visit keeps it rather than unregistering it.
+  (() => {
+    const workers = navigator.serviceWorker;
+    if (!workers || workers.controller) return;
+    workers.ready.then((registration) => {
+      const url = registration.active && registration.active.scriptURL;
+      if (url && localStorage.getItem(url + "-version") === null) {
+        localStorage.setItem(url + "-version", VERSION);
+      }
+    }).catch(() => {});
+  })();
+</script>
+"""
+
+
+def keep_service_worker(lite: Path) -> list[Path]:
+    """Put :data:`KEEP_WORKER_SCRIPT`, with the site's JupyterLite version,
+    at the top of each app page (``<app>/index.html``), in place of any an
+    earlier build put there; return the pages.
+
+    Measured: without it, a second visit's JupyterLite unregistered its
+    service worker and registered it again (its console says so) before
+    the notebook's kernel could use the drive; in a full test run, under
+    load, the kernel once started first and went without the drive.
+    """
+    config = json.loads((lite / "jupyter-lite.json").read_text())
+    version = config["jupyter-config-data"]["appVersion"]
+    script = KEEP_WORKER_SCRIPT.replace("VERSION", json.dumps(version))
+    pages = sorted(page for page in lite.glob("*/index.html")
+                   if "jupyter-config-data" in page.read_text())
+    for page in pages:
+        html = page.read_text()
+        html = re.sub(re.escape(KEEP_WORKER_MARK) + r".*?</script>\n", "", html, flags=re.S)
+        kept = html.replace("<head>\n", "<head>\n" + script, 1)
+        if kept == html:
+            raise SystemExit(f"build: no <head> in {page}; JupyterLite's pages changed")
+        staged = page.with_name(page.name + ".kept")
+        staged.write_text(kept)
+        os.replace(staged, page)
+    return pages
+
+
 def quicken_lite(lite: Path) -> None:
     """What the notebook site gets beyond JupyterLite's own build (the
     benchmark's bare site goes without): scripts compiled whole
     (:func:`hint_compile_all`), notebooks opened without a wait
     (:func:`open_notebooks_at_once`), requests that skip the service worker
-    (:func:`route_around_service_worker`)."""
+    (:func:`route_around_service_worker`), a service worker kept from the
+    first visit on (:func:`keep_service_worker`)."""
     hint_compile_all(lite)
     open_notebooks_at_once(lite)
     route_around_service_worker(lite)
+    keep_service_worker(lite)
 
 
 # -- boot speed: bytecode, memory snapshot, cached names --------------------------

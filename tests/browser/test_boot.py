@@ -309,6 +309,22 @@ def test_the_built_notebook_page_opens_its_notebook_at_once(site_dir: Path) -> N
                for p in (lite / "build").glob("*.js"))
 
 
+def test_the_built_app_pages_note_the_service_workers_version(site_dir: Path) -> None:
+    """What the pages note is what JupyterLite reads: the worker's script URL
+    with "-version", against its appVersion (test_lite.py checks that a
+    second visit keeps the worker)."""
+    build_py = load_build_py()
+    lite = site_dir / "lite"
+    config = json.loads((lite / "jupyter-lite.json").read_text())
+    version = config["jupyter-config-data"]["appVersion"]
+    for app in ("lab", "notebooks", "tree"):
+        html = (lite / app / "index.html").read_text()
+        assert html.count(build_py.KEEP_WORKER_MARK) == 1, app
+        assert f'"-version", {json.dumps(version)})' in html, app
+    assert any("-version`" in text and 'getOption("appVersion")' in text
+               for text in (p.read_text() for p in (lite / "build").glob("*.js")))
+
+
 def test_the_service_worker_gets_its_routes_once(tmp_path: Path) -> None:
     build_py = load_build_py()
     worker = tmp_path / "service-worker.js"
@@ -325,6 +341,31 @@ def test_the_service_worker_gets_its_routes_once(tmp_path: Path) -> None:
     # JupyterLite's heartbeat (/api/) and the site's api/ stay the worker's.
     assert '{ pathname: "/api/*" } }, source: "fetch-event"' in text
     assert 'new URL("./api/*", self.location)' in text
+
+
+def test_each_app_page_notes_the_service_workers_version_once(tmp_path: Path) -> None:
+    build_py = load_build_py()
+    (tmp_path / "jupyter-lite.json").write_text(
+        json.dumps({"jupyter-config-data": {"appVersion": "9.8.7"}}))
+    app = '<html>\n<head>\n<script id="jupyter-config-data">{}</script>\n</head></html>\n'
+    for name in ("lab", "notebooks"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "index.html").write_text(app)
+    (tmp_path / "static").mkdir()  # not an app page: no JupyterLite config
+    (tmp_path / "static" / "index.html").write_text("<html>\n<head>\n</head></html>\n")
+    for _ in range(2):
+        pages = build_py.keep_service_worker(tmp_path)
+    assert [page.parent.name for page in pages] == ["lab", "notebooks"]
+    html = (tmp_path / "notebooks" / "index.html").read_text()
+    assert html.count(build_py.KEEP_WORKER_MARK) == 1
+    assert html.startswith("<html>\n<head>\n" + build_py.KEEP_WORKER_MARK)
+    assert 'localStorage.setItem(url + "-version", "9.8.7")' in html
+    assert html.endswith('<script id="jupyter-config-data">{}</script>\n</head></html>\n')
+    # An older build's script gives way to this one.
+    (tmp_path / "notebooks" / "index.html").write_text(html.replace("9.8.7", "0.0.1"))
+    build_py.keep_service_worker(tmp_path)
+    assert (tmp_path / "notebooks" / "index.html").read_text() == html
+    assert "data-pf-browser" not in (tmp_path / "static" / "index.html").read_text()
 
 
 def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:

@@ -318,6 +318,9 @@ def test_a_returning_visit_skips_the_service_worker_but_for_its_api(
                 assert set(scripts.values()) == {"network"}, scripts
                 assert page.evaluate(
                     "fetch('/api/service-worker-heartbeat').then(r => r.text())") == "ok"
+                # JupyterLite kept its worker: without the version noted on the
+                # first visit, it unregistered and registered it again here.
+                assert not any("unregistering" in text for text in said), said
                 drive = [text for text in said if "contents will" in text]
                 assert drive == ["Pyodide contents will be synced with Jupyter Contents"], drive
                 # Python reads the drive: each call a request the worker answers.
