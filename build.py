@@ -697,9 +697,9 @@ def open_notebooks_at_once(lite: Path) -> None:
 # scripts, styles, settings) then skip a hop through the worker's thread.
 # (Chromium applies no static route to the requests of the kernel's worker:
 # the runtime and the snapshot still pass through.) Browsers without static
-# routes ignore it. (Written as "not */api/*", the
-# route sent the API requests to the network too, in Chromium 156: spelled
-# out, rule by rule, it does not.)
+# routes ignore it. (Written as "not */api/*", the route sent the API
+# requests to the network too, in Chromium 156: spelled out, rule by rule,
+# it does not.)
 ROUTES_MARK = "\n// pf_browser:"  # where what we add begins
 SERVICE_WORKER_ROUTES = """
 // pf_browser: GETs outside the API go to the network without this worker.
@@ -771,14 +771,15 @@ def keep_service_worker(lite: Path) -> list[Path]:
     pages = sorted(page for page in lite.glob("*/index.html")
                    if "jupyter-config-data" in page.read_text())
     for page in pages:
-        html = page.read_text()
-        html = re.sub(re.escape(KEEP_WORKER_MARK) + r".*?</script>\n", "", html, flags=re.S)
+        before = page.read_text()
+        html = re.sub(re.escape(KEEP_WORKER_MARK) + r".*?</script>\n", "", before, flags=re.S)
         kept = html.replace("<head>\n", "<head>\n" + script, 1)
         if kept == html:
             raise SystemExit(f"build: no <head> in {page}; JupyterLite's pages changed")
-        staged = page.with_name(page.name + ".kept")
-        staged.write_text(kept)
-        os.replace(staged, page)
+        if kept != before:  # a new file: a hard-linked copy keeps its own
+            staged = page.with_name(page.name + ".kept")
+            staged.write_text(kept)
+            os.replace(staged, page)
     return pages
 
 

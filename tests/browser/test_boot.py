@@ -361,6 +361,10 @@ def test_each_app_page_notes_the_service_workers_version_once(tmp_path: Path) ->
     assert html.startswith("<html>\n<head>\n" + build_py.KEEP_WORKER_MARK)
     assert 'localStorage.setItem(url + "-version", "9.8.7")' in html
     assert html.endswith('<script id="jupyter-config-data">{}</script>\n</head></html>\n')
+    # A page that has it is left as it is (the same file).
+    inode = (tmp_path / "notebooks" / "index.html").stat().st_ino
+    build_py.keep_service_worker(tmp_path)
+    assert (tmp_path / "notebooks" / "index.html").stat().st_ino == inode
     # An older build's script gives way to this one.
     (tmp_path / "notebooks" / "index.html").write_text(html.replace("9.8.7", "0.0.1"))
     build_py.keep_service_worker(tmp_path)
