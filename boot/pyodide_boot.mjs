@@ -118,12 +118,13 @@ async function fromCache() {
   }
 }
 
-// After a boot from the fetched snapshot, not during it: the write takes
-// about 0.1 s, mostly in the browser's storage. A build without a snapshot
-// (`packed` null) leaves none behind.
+// After a boot from the fetched snapshot, once this thread is idle (see
+// whenIdle): the write costs this thread 50–100 ms, which, started as soon as
+// Python was up, came out of the page's way to ready while PyScript went on
+// starting. A build without a snapshot (`packed` null) leaves none behind.
 function remember(packed) {
   if (!storage) return;
-  setTimeout(async () => {
+  whenIdle(async () => {
     try {
       if (!packed) {
         await storage.delete(CACHE);
@@ -138,6 +139,26 @@ function remember(packed) {
       console.warn("Could not keep the unzipped snapshot for the next visit:", error);
     }
   });
+}
+
+// Calls `then` once this thread has been idle for a moment: two timers in a
+// row fired on time (a busy thread runs them late), or after `most`
+// milliseconds whatever this thread is doing. A page closed before then
+// keeps nothing: its next visit fetches the snapshot again.
+function whenIdle(then, { tick = 50, slack = 15, most = 10_000 } = {}) {
+  const start = performance.now();
+  let due = start + tick, onTime = 0;
+  const check = () => {
+    const now = performance.now();
+    onTime = now - due <= slack ? onTime + 1 : 0;
+    if (onTime >= 2 || now - start >= most) {
+      then();
+      return;
+    }
+    due = now + tick;
+    setTimeout(check, tick);
+  };
+  setTimeout(check, tick);
 }
 
 // The memory, from the snapshot as boot/pyodide_build.mjs stores it: without

@@ -468,6 +468,9 @@ def test_the_worker_page_boots_from_the_snapshot_and_generates(page: Page, demo:
     assert booted(page) == "snapshot"
     # Its worker included: it gets its config with the script, not by fetching it.
     assert json_fetched(page.requests_seen) == BOOT_JSON  # type: ignore[attr-defined]
+    # PyScript took the config's reuse of what the worker reads of the page
+    # (its bridge's setting, given to each worker it starts).
+    assert page.evaluate("globalThis.reflected_ffi_timeout") == load_build_py().WORKER_FFI_MEMO_MS
     generate(page)
     assert {"index.html", "styles.css", "app.js"} <= set(listed_files(page))
 
@@ -570,6 +573,19 @@ for (const name of ["compileStreaming", "instantiateStreaming"]) {
   };
 }
 """
+
+
+def test_only_the_worker_page_reuses_what_it_read_of_the_page(site_dir: Path) -> None:
+    """The worker page's reads of the page through PyScript's bridge are
+    round trips, and PyScript's own start makes hundreds: reusing plain data
+    properties for a moment cut them by more than half. The pages whose Python
+    runs on the main thread read the page directly: nothing to reuse."""
+    build_py = load_build_py()
+    timeouts = {page: page_config(site_dir, page).get("experimental_ffi_timeout")
+                for page in ("index.html", "worker.html", "sync.html")}
+    assert timeouts == {"index.html": None, "worker.html": build_py.WORKER_FFI_MEMO_MS,
+                        "sync.html": None}
+    assert build_py.WORKER_FFI_MEMO_MS > 0
 
 
 @pytest.mark.parametrize(("demo_page", "preloads"), [
@@ -748,6 +764,45 @@ def test_a_damaged_kept_snapshot_is_passed_over_and_replaced(page: Page, demo: D
     size = page.evaluate("""async ([name, url]) => (await (await (await caches.open(
       name)).match(url)).arrayBuffer()).byteLength""", [SNAPSHOT_CACHE, snapshot_url])
     assert size > 10_000_000, size  # the snapshot, unzipped
+    generate(page)
+
+
+# In a page: keeps its main thread busy (tasks of 100 ms, one after another)
+# from the start until a second after Python is ready, then notes when it
+# stopped; and notes when the boot module first wrote to Cache Storage.
+BUSY_UNTIL_AFTER_READY = """(() => {
+  const put = Cache.prototype.put;
+  Cache.prototype.put = function (...args) {
+    window.firstPutAt ??= performance.now();
+    return put.apply(this, args);
+  };
+  let readyAt = null;
+  const busy = () => {
+    const until = performance.now() + 100;
+    while (performance.now() < until) {}
+    const status = document.getElementById("status");
+    if (readyAt === null && status?.dataset.state === "ready") readyAt = performance.now();
+    if (readyAt !== null && performance.now() - readyAt > 1000) {
+      window.busyEndedAt = performance.now();
+      return;
+    }
+    setTimeout(busy, 0);
+  };
+  setTimeout(busy, 0);
+})();"""
+
+
+def test_the_snapshot_is_kept_only_once_the_page_is_idle(page: Page, demo: Demo) -> None:
+    """Keeping the snapshot unzipped costs the thread that booted Python about
+    0.1 s: the boot module waits until that thread is idle, not busy with the
+    page's start (here, a main thread kept busy until after ready)."""
+    page.add_init_script(BUSY_UNTIL_AFTER_READY)
+    open_demo(page, demo.origin, user=BUILDER)
+    assert booted(page) == "snapshot"
+    assert page.evaluate("pfSnapshotFrom") == "network"
+    wait_until(page, "() => window.firstPutAt !== undefined")
+    busy_ended, first_put = page.evaluate("[window.busyEndedAt, window.firstPutAt]")
+    assert busy_ended is not None and first_put > busy_ended, (busy_ended, first_put)
     generate(page)
 
 
