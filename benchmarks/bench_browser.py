@@ -11,10 +11,11 @@ API on a second origin, against a bare PyScript page that runs ``pass`` with
 the same runtime files from the same server, alternating, a fresh browser
 context (empty cache) for each cold load. A returning visit opens the page
 again in the same context (warm HTTP cache), the cold visit's page having
-stayed open 2 s once ready (``LINGER_MS``), as a person's would. Ready means: the page's status
-says ready (``data-state``), or the bare page's Python ran. The pages: the
-main page, the worker page and the sync page, and the main and sync pages
-with their snapshot refused (``main_plain``, ``sync_plain``: a plain boot).
+stayed open 2 s once ready (``LINGER_MS``), as a person's would. Ready
+means: the page's status says ready (``data-state``), or the bare page's
+Python ran. The pages: the main page, the worker page and the sync page, and
+the main and sync pages with their snapshot refused (``main_plain``,
+``sync_plain``: a plain boot).
 
 One headless Chromium, one Pyodide page, one run, the same stream for both
 sides. The stream comes from the loopback peer of the browser tests, which
@@ -60,8 +61,8 @@ BOOT_ROUNDS = int(os.environ.get("PF_BOOT_ROUNDS", "5"))
 # How long a cold visit's page stays open once ready, as a person's tab would,
 # before the returning visit (every page alike, the bare one too). The boot
 # module keeps the snapshot unzipped for the next visit only once the page is
-# idle after its start (boot/pyodide_boot.mjs, whenIdle), not while it starts;
-# a page closed the moment it was ready kept nothing.
+# idle after its start (boot/pyodide_boot.mjs, whenIdle), not while it starts:
+# a page closed the moment it was ready may have kept nothing.
 LINGER_MS = 2000
 LATENCY_EVENTS, LATENCY_GAP = 40, 0.05
 
