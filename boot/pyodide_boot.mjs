@@ -120,8 +120,8 @@ async function fromCache() {
 
 // After a boot from the fetched snapshot, once this thread is idle (see
 // whenIdle): the write costs this thread 50–100 ms, which, started as soon as
-// Python was up, came out of the page's way to ready while PyScript went on
-// starting. A build without a snapshot (`packed` null) leaves none behind.
+// Python was up, delayed the page's ready while PyScript was still starting.
+// A build without a snapshot (`packed` null) leaves none behind.
 function remember(packed) {
   if (!storage) return;
   whenIdle(async () => {
@@ -141,24 +141,24 @@ function remember(packed) {
   });
 }
 
-// Calls `then` once this thread has been idle for a moment: two timers in a
-// row fired on time (a busy thread runs them late), or after `most`
-// milliseconds whatever this thread is doing. A page closed before then
-// keeps nothing: its next visit fetches the snapshot again.
-function whenIdle(then, { tick = 50, slack = 15, most = 10_000 } = {}) {
+// Calls `then` once this thread has been idle for a moment: two 50 ms timers
+// in a row fired on time, within 15 ms (a busy thread runs them late), or
+// after 10 s whatever this thread is doing. A page closed before then keeps
+// nothing: its next visit fetches the snapshot again.
+function whenIdle(then) {
   const start = performance.now();
-  let due = start + tick, onTime = 0;
+  let due = start + 50, onTime = 0;
   const check = () => {
     const now = performance.now();
-    onTime = now - due <= slack ? onTime + 1 : 0;
-    if (onTime >= 2 || now - start >= most) {
+    onTime = now - due <= 15 ? onTime + 1 : 0;
+    if (onTime >= 2 || now - start >= 10_000) {
       then();
       return;
     }
-    due = now + tick;
-    setTimeout(check, tick);
+    due = now + 50;
+    setTimeout(check, 50);
   };
-  setTimeout(check, tick);
+  setTimeout(check, 50);
 }
 
 // The memory, from the snapshot as boot/pyodide_build.mjs stores it: without
