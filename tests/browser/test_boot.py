@@ -372,6 +372,36 @@ def test_each_app_page_notes_the_service_workers_version_once(tmp_path: Path) ->
     assert "data-pf-browser" not in (tmp_path / "static" / "index.html").read_text()
 
 
+def test_each_app_page_warms_its_scripts_once_per_build(tmp_path: Path) -> None:
+    """The warming script goes in once, at the top of each app page, named for
+    the build's scripts: a build whose scripts change names a new key, so a
+    returning browser warms that build's scripts too."""
+    build_py = load_build_py()
+    app = '<html>\n<head>\n<script id="jupyter-config-data">{}</script>\n</head></html>\n'
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "index.html").write_text(app)
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "jlab_core.a86436d.js").write_text("1")
+    for _ in range(2):
+        build_py.warm_code_cache(tmp_path)
+    html = (tmp_path / "notebooks" / "index.html").read_text()
+    assert html.count(build_py.WARM_MARK) == 1
+    assert html.startswith("<html>\n<head>\n" + build_py.WARM_MARK)
+    key = re.search(r'const key = "pf-warmed-" \+ "([0-9a-f]{12})";', html)
+    assert key, html[:600]
+    scripts = tmp_path / "build"
+    (scripts / "jlab_core.a86436d.js").rename(scripts / "jlab_core.b00000f.js")
+    build_py.warm_code_cache(tmp_path)
+    again = (tmp_path / "notebooks" / "index.html").read_text()
+    assert again.count(build_py.WARM_MARK) == 1 and key.group(1) not in again
+    # With the service worker's script, that one stays first.
+    (tmp_path / "jupyter-lite.json").write_text(
+        json.dumps({"jupyter-config-data": {"appVersion": "1.0"}}))
+    build_py.keep_service_worker(tmp_path)
+    html = (tmp_path / "notebooks" / "index.html").read_text()
+    assert html.index(build_py.KEEP_WORKER_MARK) < html.index(build_py.WARM_MARK)
+
+
 def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:
     """Every script of the built JupyterLite app begins with the hint
     (test_lite.py runs the notebook on them, in Chromium)."""

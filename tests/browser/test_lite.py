@@ -327,3 +327,56 @@ def test_a_returning_visit_skips_the_service_worker_but_for_its_api(
                 listed = run_new_cell(page, "import os; print(sorted(os.listdir('/drive')))")
                 assert f"'{NOTEBOOK}'" in listed, listed
             page.close()
+
+
+def test_the_first_visit_leaves_its_scripts_compiled_for_the_next(
+        chromium: Browser, site_dir: Path, tmp_path: Path) -> None:
+    """Chromium keeps a script's compiled code only from its second run. Once
+    the first visit's page is quiet, build.py's warming script runs the page's
+    content-named scripts again in a hidden frame and notes the build; the
+    next visit then compiles JupyterLab's scripts from that cache (a trace
+    says how much of each it read), and leaves them be."""
+    from test_boot import profile_context
+
+    with demo_servers(site_dir, pace=PACE) as demo, \
+            profile_context(chromium, tmp_path / "profile") as context:
+        url = f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}"
+        page = context.new_page()
+        page.set_default_timeout(BOOT_TIMEOUT_MS)
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        warmed = "Object.entries(localStorage).filter(([key]) => key.startsWith('pf-warmed-'))"
+        deadline = time.monotonic() + 90
+        while not (notes := page.evaluate(warmed)):
+            assert time.monotonic() < deadline, "the first visit never warmed its scripts"
+            page.wait_for_timeout(200)
+        [(key, count)] = notes
+        assert int(count) >= 50, notes  # JupyterLab's chunks and the extensions'
+        assert page.evaluate("document.querySelectorAll('iframe[hidden]').length") == 0
+        page.close()
+
+        page = context.new_page()
+        page.set_default_timeout(BOOT_TIMEOUT_MS)
+        cdp = context.new_cdp_session(page)
+        events: list[dict[str, Any]] = []
+        finished: list[bool] = []
+        cdp.on("Tracing.dataCollected", lambda message: events.extend(message["value"]))
+        cdp.on("Tracing.tracingComplete", lambda message: finished.append(True))
+        cdp.send("Tracing.start", {"categories": "devtools.timeline,v8",
+                                   "transferMode": "ReportEvents"})
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        cdp.send("Tracing.end")
+        while not finished:
+            page.wait_for_timeout(100)
+        compiled = {}
+        for event in events:
+            data = event.get("args", {}).get("data", {})
+            if event.get("name") == "v8.compile" and "/lite/build/" in data.get("url", ""):
+                compiled[urlsplit(data["url"]).path] = data.get("consumedCacheSize", 0)
+        core = [size for path, size in compiled.items() if "/jlab_core." in path]
+        assert core and core[0] > 1_000_000, compiled
+        assert sum(1 for size in compiled.values() if size) >= 30, compiled
+        page.wait_for_timeout(3_000)
+        assert page.evaluate(warmed) == [[key, count]]  # not warmed again
+        page.close()
