@@ -872,7 +872,14 @@ WARM_SCRIPT = r"""<script data-pf-warm>
         });
       }
       frame.remove();
-      localStorage.setItem(key, String(urls.length));
+      try {
+        for (const older of Object.keys(localStorage)) {
+          if (older.startsWith("pf-warmed-")) localStorage.removeItem(older);
+        }
+        localStorage.setItem(key, String(urls.length));
+      } catch (error) {
+        // No room to note it: the next visit warms them again.
+      }
     }, { once: true });
   })();
 </script>
