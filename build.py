@@ -17,8 +17,10 @@ leaves the machine (no CDN):
     site/_v/               the names pages load those by: each ends with a hash
                            of its content, so they can be cached for good
                            (see cached_names), plus the memory snapshots (the
-                           pages' and the notebook kernel's, with its files)
-                           and the boot modules that load them (see boot/)
+                           pages' and the notebook kernel's), the Python files
+                           each page and the kernel write at boot (see
+                           page_files), and the boot modules that load them
+                           (see boot/)
     site/*                 the pages, from static/ (the demo pages rendered from
                            static/demo.template.html and demo_pages.json),
                            pointing at site/_v/, each with its PyScript
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import hashlib
 import html
 import importlib.metadata
@@ -299,36 +302,23 @@ def sha256_of(path: Path) -> str:
 WORKER_FFI_MEMO_MS = 1000
 
 
-def pyscript_configs(pf_wheel: str, http_wheel: str, names: dict[str, str],
-                     pyscript_pyc: str | None = None) -> dict[str, dict[str, Any]]:
+def pyscript_configs(names: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The PyScript configs of the demo pages, by the name their page's
     ``config`` attribute gives (``__CONFIG_<name>__``): ``main`` (index.html),
     ``worker`` and ``sync`` (the sync page, whose boot module's snapshot was
     made with JSPI, so that its Python can block on fetch; see
     memory_snapshot).
 
-    ``interpreter`` keeps PyScript off its default CDN; a ``files`` target
-    ending in ``/*`` unpacks a wheel into the working folder, which is on
-    sys.path, so no micropip and no network (docs/browser.md). Each page gets
-    only what it uses: pyodide-http serves the worker page's sync client alone;
-    the worker page reuses what it read of the page (WORKER_FFI_MEMO_MS).
-    Every page unpacks the bytecode of PyScript's own package (``pyscript_pyc``,
-    see pyscript_bytecode) where PyScript then writes that package.
+    ``interpreter`` keeps PyScript off its default CDN: each page's is a
+    rendering of the boot module that also writes the page's Python files
+    (see page_files), so no ``files`` here, no micropip and no network
+    (docs/browser.md). The worker page reuses what it read of the page
+    (WORKER_FFI_MEMO_MS).
     """
-    main: dict[str, Any] = {
-        "interpreter": names["interpreter"],
-        "files": {
-            f"{names['wheels']}{pf_wheel}": "./*",
-            "./py/demo_ui.py": "./demo_ui.py",
-            "./py/demo_errors.py": "./demo_errors.py",
-        },
-    }
-    if pyscript_pyc:
-        main["files"][f"{names['wheels']}{pyscript_pyc}"] = "./*"
-    worker = {**main, "files": {**main["files"], f"{names['wheels']}{http_wheel}": "./*"},
-              "experimental_ffi_timeout": WORKER_FFI_MEMO_MS}
-    sync = {**main, "interpreter": names["sync_interpreter"]}
-    return {"main": main, "worker": worker, "sync": sync}
+    return {"main": {"interpreter": names["interpreter"]},
+            "worker": {"interpreter": names["worker_interpreter"],
+                       "experimental_ffi_timeout": WORKER_FFI_MEMO_MS},
+            "sync": {"interpreter": names["sync_interpreter"]}}
 
 
 def inline_config(config: dict[str, Any]) -> str:
@@ -342,18 +332,6 @@ def inline_config(config: dict[str, Any]) -> str:
     return html.escape(text, quote=False).replace("'", "&#39;")
 
 
-def preload_links(config: dict[str, Any]) -> str:
-    """``<link rel="preload">`` for each of a PyScript config's ``files``.
-
-    For a page whose Python runs on its main thread: PyScript fetches those
-    files only once Python has started, and then finds each already
-    preloaded (1.5 to 7% of the main page's cold load, A/B over 8 rounds, twice).
-    Not for a worker page: its worker's fetches cannot use the page's
-    preloads (A/B: no change)."""
-    return "\n  ".join(f'<link rel="preload" href="{html.escape(url)}" as="fetch" crossorigin>'
-                        for url in config["files"])
-
-
 def build() -> Path:
     started = time.monotonic()
     npm_ci()
@@ -364,15 +342,15 @@ def build() -> Path:
     pf_wheel = pf_browser_wheel(wheels)
     http_wheel = pyodide_http_wheel(wheels)
     pyscript_pyc = pyscript_bytecode(wheels)
+    files = page_files(wheels, pf_wheel, http_wheel, pyscript_pyc)
     snapshot = memory_snapshot(wheels / pf_wheel)
     sync_snapshot = memory_snapshot(wheels / pf_wheel, jspi=True)
     lite_site(SITE / "lite", wheels / pf_wheel)
     quicken_lite(SITE / "lite")
     kernel = kernel_snapshot(SITE / "lite")
-    names = cached_names(SITE, snapshot, kernel, sync_snapshot)
+    names = cached_names(SITE, snapshot, kernel, sync_snapshot, python_files=files)
     set_kernel_boot(SITE / "lite", names.get("kernel"))
-    configs = pyscript_configs(pf_wheel, http_wheel, names, pyscript_pyc=pyscript_pyc)
-    pages = copy_pages(cached_urls(names, configs))
+    pages = copy_pages(cached_urls(names, pyscript_configs(names)))
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
     return SITE
@@ -413,15 +391,14 @@ def cached_urls(names: dict[str, str],
     and ``__SYNC_BOOT_MODULE__``, which a page whose Python runs on its main
     thread loads at once), and
     each ``__CONFIG_<name>__`` into that PyScript config (pyscript_configs),
-    inline, and each ``__PRELOAD_<name>__`` into preloads of its files."""
+    inline."""
     def rewrite(page: str) -> str:
         page = (page.replace("./vendor/pyscript/", names["pyscript"])
                 .replace("__BOOT_MODULE__", names["interpreter"])
                 .replace("__SYNC_BOOT_MODULE__", names["sync_interpreter"]))
         for name, config in configs.items():
             page = page.replace(f"__CONFIG_{name}__", inline_config(config))
-            page = page.replace(f"__PRELOAD_{name}__", preload_links(config))
-        if left := re.findall(r"__(?:CONFIG_\w+|PRELOAD_\w+|(?:SYNC_)?BOOT_MODULE)__", page):
+        if left := re.findall(r"__(?:CONFIG_\w+|(?:SYNC_)?BOOT_MODULE)__", page):
             sys.exit(f"build: a page asks for {left}, which build.py does not make")
         return page
     return rewrite
@@ -988,6 +965,99 @@ def pyscript_bytecode(wheels: Path) -> str:
     return name
 
 
+# Each demo page's own modules, in static/py/: the main and sync pages'
+# scripts import the first, which imports the others. The worker page's
+# script (main_worker.py, which awaits at its top level, as only a script
+# may) is PyScript's to fetch and run; it imports the others.
+PAGE_MODULES = {"main": ["main_async", "demo_ui", "demo_errors"],
+                "sync": ["main_sync", "demo_ui", "demo_errors"],
+                "worker": ["demo_ui", "demo_errors"]}
+# A time for every file in a page's archive (1980-01-01, zip's first day):
+# the same files give the same bytes. Python checks no module's time against
+# it: each comes with an unchecked-hash pyc (pf_browser's, the pages'), or a
+# checked-hash one (PyScript's package, whose source PyScript writes itself).
+ARCHIVE_MTIME_MS = 315_532_800_000
+
+
+def file_archive(entries: list[tuple[str, bytes]]) -> bytes:
+    """``entries`` (path, data) in the boot module's file archive format
+    (writeFiles in boot/pyodide_boot.mjs; the kernel's files are made the same
+    way by boot/pyodide_build.mjs): "PFFILES1", a little-endian u32 (the
+    header's length), the header (JSON: [path, size, time in ms] for each
+    file; a relative path is under Python's working folder), then the files'
+    bytes in that order. Gzipped, with no time of its own."""
+    header = json.dumps([[path, len(data), ARCHIVE_MTIME_MS] for path, data in entries],
+                        separators=(",", ":")).encode()
+    body = b"PFFILES1" + len(header).to_bytes(4, "little") + header
+    return gzip.compress(body + b"".join(data for _, data in entries), compresslevel=9, mtime=0)
+
+
+def page_bytecode() -> dict[str, bytes]:
+    """The demo pages' modules (PAGE_MODULES, from static/py/) with their
+    bytecode, compiled by Pyodide's Python (unchecked-hash pycs, as for the
+    wheel): path -> data."""
+    wanted = {name for names in PAGE_MODULES.values() for name in names}
+    sources = {f"{name}.py": (STATIC / "py" / f"{name}.py").read_bytes() for name in sorted(wanted)}
+    key = hashlib.sha256("\n".join([
+        sha256_of(NODE_MODULES / "pyodide" / "pyodide.asm.wasm"),
+        sha256_of(BOOT / "pyodide_build.mjs"),
+        *(f"{name} {hashlib.sha256(data).hexdigest()}" for name, data in sources.items())
+    ]).encode()).hexdigest()[:16]
+    made = CACHE / f"page_pyc-{key}.zip"
+    if not made.is_file():
+        out = ROOT / "build" / "page_pyc"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        write_zip(out / "sources.zip", sorted(sources.items()))
+        subprocess.run([node(), str(BOOT / "pyodide_build.mjs"), "bytecode",
+                        str(NODE_MODULES / "pyodide"), str(out / "sources.zip"), str(out / "pyc")],
+                       check=True, stdout=subprocess.DEVNULL)
+        pycs = [(p.relative_to(out / "pyc").as_posix(), p.read_bytes())
+                for p in sorted((out / "pyc").rglob("*.pyc"))]
+        if len(pycs) != len(sources):
+            sys.exit("build: Pyodide did not compile every page module of static/py/")
+        write_zip(made, sorted(sources.items()) + pycs)
+        for old in CACHE.glob("page_pyc-*.zip"):
+            if old != made:
+                old.unlink()
+    with zipfile.ZipFile(made) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def page_files(wheels: Path, pf_wheel: str, http_wheel: str, pyscript_pyc: str,
+               out_dir: Path = ROOT / "build") -> dict[str, Path]:
+    """Each demo page's Python files in one archive, by page (``main``,
+    ``sync``, ``worker``): ``<out_dir>/page-files-<page>.bin.gz``.
+
+    Its boot module (cached_names) fetches it as it starts and writes the files
+    into Python's working folder itself, right after Python boots, where
+    PyScript would have fetched each file of a ``files`` config only then and
+    unpacked the wheels with Python's ``zipfile`` (about 0.1 s of the main
+    page's way to ready). What each holds: pf_browser's wheel (with its
+    bytecode), the bytecode of PyScript's own package (see pyscript_bytecode),
+    the page's modules with theirs (PAGE_MODULES), and on the worker page
+    pyodide-http, which only its sync client uses."""
+    def unzipped(name: str) -> list[tuple[str, bytes]]:
+        with zipfile.ZipFile(wheels / name) as zf:
+            return [(n, zf.read(n)) for n in zf.namelist() if not n.endswith("/")]
+
+    modules = page_bytecode()
+    common = unzipped(pf_wheel) + unzipped(pyscript_pyc)
+    out: dict[str, Path] = {}
+    for page, names in PAGE_MODULES.items():
+        own = [(path, data) for path, data in modules.items()
+               if path.rsplit("/", 1)[-1].split(".")[0] in names]
+        extra = unzipped(http_wheel) if page == "worker" else []
+        target = out_dir / f"page-files-{page}.bin.gz"
+        data = file_archive(common + extra + own)
+        if not (target.is_file() and target.read_bytes() == data):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        out[page] = target
+    return out
+
+
 def memory_snapshot(wheel: Path, *, jspi: bool = False) -> Path | None:
     """A gzipped Pyodide memory snapshot taken after ``import pf_browser`` and
     the standard-library modules PyScript's package imports.
@@ -1168,7 +1238,8 @@ KERNEL_EARLY = json.dumps(["python_stdlib.zip"])
 
 def cached_names(site: Path, snapshot: Path | None,
                  kernel: tuple[Path, Path] | None = None,
-                 sync_snapshot: Path | None = None) -> dict[str, str]:
+                 sync_snapshot: Path | None = None, *,
+                 python_files: dict[str, Path] | None = None) -> dict[str, str]:
     """Give the runtime, PyScript, the wheels and the snapshot names that
     change with their content, under ``site/_v/``; return them as URLs
     relative to the pages.
@@ -1179,10 +1250,14 @@ def cached_names(site: Path, snapshot: Path | None,
     name new files, never runs beside stale ones. Folders are links to
     ``vendor/``, ``wheels/``: the files stay where the tests load them too.
     The boot module (``boot/pyodide_boot.mjs``, PyScript's ``interpreter``)
-    is written here with the runtime's and the snapshot's names in it; once
-    more for the sync page (``"sync_interpreter"``), with ``sync_snapshot``
-    (made with JSPI) if there is one; and, given the ``kernel``'s snapshot
-    and files, once more for the notebook's kernel (``"kernel"``).
+    is written here with the runtime's and the snapshot's names in it, and
+    the name of the page's Python files (``python_files``, by page: see
+    page_files);
+    once more for the worker page (``"worker_interpreter"``: the same
+    snapshot, its own files); once more for the sync page
+    (``"sync_interpreter"``), with ``sync_snapshot`` (made with JSPI) if
+    there is one; and, given the ``kernel``'s snapshot and files, once more
+    for the notebook's kernel (``"kernel"``).
     """
     root = site / CACHED
     root.mkdir(exist_ok=True)
@@ -1216,14 +1291,22 @@ def cached_names(site: Path, snapshot: Path | None,
         files[name] = text.encode()
         return f"./{CACHED}/{name}"
 
+    def page_files(page: str) -> str:
+        return cached((python_files or {}).get(page), f"page-files-{page}")
+
     urls = {"pyodide": f"./{CACHED}/{pyodide}/", "pyscript": f"./{CACHED}/{pyscript}/",
             "wheels": f"./{CACHED}/{wheels}/",
             "interpreter": boot_module("boot", SNAPSHOT=cached(snapshot, "snapshot"),
-                                       SNAPSHOT_NEEDS="", FILES="", AFTER_SNAPSHOT='""',
-                                       CACHE="pf_browser-snapshot", EARLY=PAGE_EARLY),
+                                       SNAPSHOT_NEEDS="", FILES=page_files("main"),
+                                       AFTER_SNAPSHOT='""', CACHE="pf_browser-snapshot",
+                                       EARLY=PAGE_EARLY),
+            "worker_interpreter": boot_module("boot-worker", SNAPSHOT=cached(snapshot, "snapshot"),
+                                              SNAPSHOT_NEEDS="", FILES=page_files("worker"),
+                                              AFTER_SNAPSHOT='""', CACHE="pf_browser-snapshot",
+                                              EARLY=PAGE_EARLY),
             "sync_interpreter": boot_module(
                 "boot-sync", SNAPSHOT=cached(sync_snapshot, "sync-snapshot"),
-                SNAPSHOT_NEEDS="jspi", FILES="", AFTER_SNAPSHOT='""',
+                SNAPSHOT_NEEDS="jspi", FILES=page_files("sync"), AFTER_SNAPSHOT='""',
                 CACHE="pf_browser-sync-snapshot", EARLY=PAGE_EARLY)}
     if kernel is not None:
         urls["kernel"] = boot_module(

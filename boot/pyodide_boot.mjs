@@ -11,16 +11,17 @@
 // build, no DecompressionStream in this browser, the snapshot missing,
 // damaged or made for another runtime, or (the kernel's, made with JSPI) no
 // JSPI in this browser. A returning visit reads the snapshot unzipped from
-// this origin's Cache Storage (see CACHE below). A page's `files` are
-// unpacked afterwards either way, so a plain boot finds pf_browser there,
-// and a snapshot boot finds the modules it imports later where the
-// snapshot's import system saw them; the kernel's module writes its files
-// (FILES below) itself, after either boot.
+// this origin's Cache Storage (see CACHE below). After either boot, before
+// Python runs anything else, it writes the page's (or the kernel's) Python
+// files (FILES below: pf_browser and the page's modules, with their
+// bytecode), so a plain boot finds pf_browser there, and a snapshot boot
+// finds the modules it imports later where the snapshot's import system saw
+// them.
 //
 // The slow parts start when this module is evaluated, not when PyScript asks
 // for Python: compiling the runtime's WebAssembly, fetching and unzipping
-// the snapshot, loading Pyodide's own JavaScript, and fetching its standard
-// library (EARLY below). A page whose Python
+// the snapshot and the files, loading Pyodide's own JavaScript, and fetching
+// its standard library (EARLY below). A page whose Python
 // runs on its main thread names this module in a <script type="module"> of
 // its own, at the top, so they overlap with PyScript loading itself;
 // PyScript's import of the same URL then finds this module already
@@ -42,8 +43,11 @@ const indexURL = new URL("__PYODIDE__", import.meta.url).href;
 const snapshotUsable = "__SNAPSHOT_NEEDS__" !== "jspi" || typeof WebAssembly.Suspending === "function";
 const snapshotURL = "__SNAPSHOT__" && snapshotUsable
   ? new URL("__SNAPSHOT__", import.meta.url).href : null;
-// The kernel's files: site-packages with its packages installed, as the
-// snapshot's import left them (the snapshot holds memory, not files).
+// The Python files this boot writes (the snapshot holds memory, not files):
+// a page's pf_browser, its own modules and PyScript's package's bytecode, all
+// of which PyScript would otherwise fetch one by one only after the boot and
+// unpack with Python's zipfile; the kernel's site-packages with its packages
+// installed, as the snapshot's import left them.
 const filesURL = "__FILES__" ? new URL("__FILES__", import.meta.url).href : null;
 // Python run after a boot from the snapshot, before anything else: what the
 // snapshot's modules read of the Pyodide that made it, set to this one's.
@@ -183,12 +187,13 @@ function unpack(packed) {
   return memory;
 }
 
-// The kernel's files, written into Pyodide's file system: "PFFILES1", a
-// little-endian u32 (the header's length), the header (JSON: [path from the
-// root, size, modification time in ms] for each file), then the files'
-// bytes in that order. The times are kept: the bytecode beside a module
-// holds its source's time, and Python recompiles a module whose time
-// differs.
+// The files, written into Pyodide's file system: "PFFILES1", a
+// little-endian u32 (the header's length), the header (JSON: [path, size,
+// modification time in ms] for each file; a relative path is under Python's
+// working folder), then the files' bytes in that order. The times are kept:
+// the bytecode beside a kernel's module holds its source's time, and Python
+// recompiles a module whose time differs. (The pages' bytecode is
+// unchecked-hash or checked-hash: valid whatever the time.)
 async function askFiles() {
   if (!filesURL) return null;
   const response = await fetch(filesURL);
@@ -204,9 +209,11 @@ function writeFiles(pyodide, packed) {
   const list = JSON.parse(new TextDecoder().decode(packed.subarray(12, 12 + length)));
   const { FS } = pyodide;
   const { MEMFS } = FS.filesystems;
+  const cwd = FS.cwd();
   const folders = new Map();  // path -> its node
   let at = 12 + length;
-  for (const [path, size, mtime] of list) {
+  for (const [listed, size, mtime] of list) {
+    const path = listed.startsWith("/") ? listed : `${cwd}/${listed}`;
     const cut = path.lastIndexOf("/");
     const folder = path.slice(0, cut), name = path.slice(cut + 1);
     let parent = folders.get(folder);
@@ -232,8 +239,24 @@ function writeFiles(pyodide, packed) {
     }
   }
   if (at !== packed.length) throw new Error(`${filesURL} is damaged`);
-  pyodide.runPython("import importlib; importlib.invalidate_caches()");
+  pyodide.runPython(FORGET_LISTINGS);
 }
+
+// Python's import system keeps each folder's listing; these files are new to
+// it. importlib.invalidate_caches() does this and also imports
+// importlib.metadata to clear its caches (about 0.35 s in a page whose
+// Python has not imported it, which then has none to clear).
+const FORGET_LISTINGS = `
+import sys
+if "importlib.metadata" in sys.modules:
+    import importlib
+    importlib.invalidate_caches()
+else:
+    for finder in list(sys.path_importer_cache.values()):
+        if hasattr(finder, "invalidate_caches"):
+            finder.invalidate_caches()
+del sys
+`;
 
 // What the kernel's snapshot holds of Pyodide's own JavaScript (the
 // `pyodide_js` module and what micropip and pyodide_kernel import from it,
@@ -378,7 +401,7 @@ export async function loadPyodide(options = {}) {
   booted = pyodide;
   if (filesURL) {
     const packed = await files;
-    if (packed.error) throw new Error(`Python's packages could not be loaded: ${packed.error}`);
+    if (packed.error) throw new Error(`Python's files could not be loaded: ${packed.error}`);
     writeFiles(pyodide, packed);
   }
   return pyodide;

@@ -177,6 +177,27 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
     assert all((site / "_v" / name).is_file() for name in named)
     assert '"jspi" !== "jspi"' in module and "pf_browser-kernel-snapshot" in module
     assert "micropip" in module and "__" + "AFTER_SNAPSHOT__" not in module
+    # Each page's Python files: named by their content in that page's boot
+    # module (the worker page's own rendering: the same snapshot, its files).
+    archives = {}
+    for page in ("main", "sync", "worker"):
+        archives[page] = tmp_path / f"{page}.bin.gz"
+        archives[page].write_bytes(page.encode())
+    fifth = build_py.cached_names(site, snapshot, python_files=archives)
+    named_files = {}
+    for key, page in (("interpreter", "main"), ("sync_interpreter", "sync"),
+                      ("worker_interpreter", "worker")):
+        module = (site / fifth[key]).read_text()
+        found = re.findall(rf'"\./(page-files-{page}-[0-9a-f]{{16}}\.bin\.gz)"', module)
+        assert len(set(found)) == 1 and (site / "_v" / found[0]).is_file(), (key, found)
+        named_files[page] = found[0]
+    assert '"./snapshot-' in (site / fifth["worker_interpreter"]).read_text()
+    archives["main"].write_bytes(b"main, changed")
+    sixth = build_py.cached_names(site, snapshot, python_files=archives)
+    assert sixth["interpreter"] != fifth["interpreter"]
+    assert named_files["main"] not in (site / sixth["interpreter"]).read_text()
+    assert not (site / "_v" / named_files["main"]).exists()  # the old name is gone
+    assert sixth["worker_interpreter"] == fifth["worker_interpreter"]
     without = build_py.cached_names(site, None)
     boot = (site / without["interpreter"]).read_text()
     assert "snapshot-" not in boot and "kernel" not in without
@@ -185,10 +206,18 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
     assert [p.name for p in (site / "_v").glob("kernel*")] == []
 
 
+def page_files_url(site: Path, page: str = "index.html") -> str:
+    """The URL of the page's Python files, as its boot module names it."""
+    boot = (site / page_config(site, page)["interpreter"]).read_text()
+    found = set(re.findall(r'"\./(page-files-\w+-[0-9a-f]{16}\.bin\.gz)"', boot))
+    assert len(found) == 1, found
+    return f"./_v/{found.pop()}"
+
+
 def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: Path) -> None:
     config = page_config(site_dir)
     with httpx.Client(base_url=demo.origin, timeout=30) as http:
-        for path in (config["interpreter"], *config["files"]):
+        for path in (config["interpreter"], page_files_url(site_dir), "./py/main_worker.py"):
             answer = http.get(path.lstrip("."))
             assert answer.status_code == 200, path
             if path.startswith("./_v/"):
@@ -581,6 +610,26 @@ def test_pyscript_imports_its_own_package_from_the_shipped_bytecode(
     assert all(all(checks.values()) for checks in found.values()), found
 
 
+def test_writing_the_pages_files_imports_nothing_more(page: Page, demo: Demo,
+                                                       site_dir: Path) -> None:
+    """The boot module writes the page's files and drops the import system's
+    folder listings without importlib.invalidate_caches(), which imports
+    importlib.metadata (about 0.35 s in a page, for caches it would not
+    have); the page's script then imports its module from those files."""
+    config = html.escape(json.dumps(page_config(site_dir)))
+    script = ("import sys, js, demo_ui\n"
+              "js.document.body.dataset.found = ','.join(sorted(\n"
+              "    name for name in ('importlib.metadata', 'email', 'csv', 'demo_ui')\n"
+              "    if name in sys.modules))\n")
+    probe = (f'<!doctype html><script type="module" src="{pyscript_core(demo)}"></script>'
+             f'<script type="py" config="{config}">{script}</script>')
+    page.route(demo.origin + "/_files_probe.html",
+               lambda route: route.fulfill(body=probe, content_type="text/html"))
+    page.goto(demo.origin + "/_files_probe.html")
+    page.wait_for_function("document.body.dataset.found !== undefined", timeout=BOOT_TIMEOUT_MS)
+    assert page.evaluate("document.body.dataset.found") == "demo_ui"
+
+
 def pyscript_core(demo: Demo) -> str:
     """PyScript's core.js, as the demo page names it (its cached name)."""
     html = httpx.get(demo.origin + "/", timeout=30).text
@@ -618,15 +667,50 @@ def test_only_the_worker_page_reuses_what_it_read_of_the_page(site_dir: Path) ->
     assert build_py.WORKER_FFI_MEMO_MS > 0
 
 
-@pytest.mark.parametrize(("demo_page", "preloads"), [
-    ("index.html", True), ("sync.html", True), ("worker.html", False)])
-def test_a_page_with_python_on_its_main_thread_preloads_its_files(
-        site_dir: Path, demo_page: str, preloads: bool) -> None:
-    """What PyScript fetches once Python has started, such a page asks for at
-    once; a worker page does not (its worker cannot use the page's preloads)."""
-    text = (site_dir / demo_page).read_text()
-    preloaded = re.findall(r'<link rel="preload" href="([^"]+)" as="fetch" crossorigin>', text)
-    assert preloaded == (list(page_config(site_dir, demo_page)["files"]) if preloads else [])
+def page_archive(site: Path, page: str) -> dict[str, bytes]:
+    """The files in a page's archive (build.py page_files), by path."""
+    packed = gzip.decompress((site / page_files_url(site, page)).read_bytes())
+    assert packed[:8] == b"PFFILES1"
+    length = int.from_bytes(packed[8:12], "little")
+    at, files = 12 + length, {}
+    for path, size, _mtime in json.loads(packed[12:12 + length]):
+        files[path] = packed[at:at + size]
+        at += size
+    assert at == len(packed)
+    return files
+
+
+@pytest.mark.parametrize(("demo_page", "script"), [
+    ("index.html", "main_async"), ("sync.html", "main_sync"), ("worker.html", None)])
+def test_each_page_gets_its_python_files_in_one_archive_with_their_bytecode(
+        site_dir: Path, demo_page: str, script: str | None) -> None:
+    """Each page's boot module writes the page's Python files (one archive, no
+    PyScript ``files``): pf_browser and the page's modules, each with its
+    bytecode for Pyodide's Python, PyScript's package's bytecode, and only on
+    the worker page pyodide-http. The main and sync pages' scripts import
+    their module; the worker page's script is PyScript's to fetch."""
+    config = page_config(site_dir, demo_page)
+    assert "files" not in config, config
+    files = page_archive(site_dir, demo_page)
+    modules = {p for p in files if p.endswith(".py")}
+    pf_modules = {p for p in modules if p.startswith("pf_browser/")}
+    assert "pf_browser/__init__.py" in pf_modules and "pf_browser/_transports/fetch.py" in files
+    mine = {p for p in modules if "/" not in p}
+    assert mine == {"demo_ui.py", "demo_errors.py"} | ({f"{script}.py"} if script else set())
+    for module in pf_modules | mine:
+        folder, _, name = module.rpartition("/")
+        pyc = [p for p in files if p.startswith(f"{folder}/__pycache__/" if folder
+                                                 else "__pycache__/")
+               and p.rsplit("/", 1)[-1].startswith(name[:-3] + ".cpython-3")]
+        assert len(pyc) == 1, module
+    assert any(p.startswith("pyscript/__pycache__/") for p in files)
+    assert any(p.startswith("pyodide_http/") for p in files) == (demo_page == "worker.html")
+    page = (site_dir / demo_page).read_text()
+    if script:
+        assert re.search(rf"<script type=\"py\" config='[^']*'>import {script}</script>", page)
+    assert '<link rel="preload"' not in page  # the boot module asks for its files at once
+    built = (REPO / "static" / "py" / "demo_ui.py").read_bytes()
+    assert files["demo_ui.py"] == built
 
 
 @pytest.mark.parametrize(("snapshot", "boot"), [(None, "snapshot"),
@@ -664,10 +748,10 @@ def test_the_runtime_is_compiled_once_while_the_snapshot_arrives(
     assert [n for n in seen if n.startswith("boot-")] == [
         page_config(site_dir)["interpreter"].rsplit("/", 1)[-1]], seen
     assert sum(n for name, n in seen.items() if name.startswith("boot-")) == 1, seen
-    # The files PyScript fetches once Python has started, the page preloads:
-    # PyScript got those answers, not a second download.
-    files = [url.rsplit("/", 1)[-1] for url in page_config(site_dir)["files"]]
-    assert files and all(seen[name] == 1 for name in files), (files, seen)
+    # The page's Python files: one archive, fetched once by the boot module.
+    assert seen[page_files_url(site_dir).rsplit("/", 1)[-1]] == 1, seen
+    assert not [name for name in seen if name.endswith(".whl") or name.startswith(
+        ("pyscript_pyc", "demo_", "main_async"))], seen
     generate(page)
 
 
@@ -708,11 +792,13 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
     pyscript_pyc = next((site / "wheels").glob("pyscript_pyc-*.zip")).name
 
     def rebuild(snapshot: Path | None) -> dict[str, str]:
-        """What build.py does after the wheel and the snapshot: names, configs, pages."""
-        names: dict[str, str] = build_py.cached_names(site, snapshot)
-        configs = build_py.pyscript_configs(wheel.name, http_wheel, names,
-                                            pyscript_pyc=pyscript_pyc)
-        build_py.copy_pages(build_py.cached_urls(names, configs), site=site)
+        """What build.py does after the wheel and the snapshot: the pages'
+        files, names, configs, pages."""
+        files = build_py.page_files(site / "wheels", wheel.name, http_wheel, pyscript_pyc,
+                                    out_dir=tmp_path)
+        names: dict[str, str] = build_py.cached_names(site, snapshot, python_files=files)
+        build_py.copy_pages(build_py.cached_urls(names, build_py.pyscript_configs(names)),
+                            site=site)
         return names
 
     rebuild(snapshot)
@@ -744,16 +830,19 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             assert booted(page) == "snapshot"
             assert page.evaluate("pfSnapshotFrom") == "cache"
 
-            # A new build: pf_browser changed, so the wheel's cached name changes
-            # and the old snapshot (which holds the old pf_browser) is not used.
+            # A new build: pf_browser changed, so the cached names of the wheel
+            # and of the page's files change, and the old snapshot (which holds
+            # the old pf_browser) is not used.
+            old_files = page_files_url(site)
             rebuild_with_marker(wheel)
             names = rebuild(None)  # the old snapshot is for the old wheel: none
+            assert page_files_url(site) != old_files and names["wheels"] not in old_files
             counting.paths.clear()
             page = context.new_page()
             open_demo(page, server.origin)
             assert booted(page) == "plain"
             assert page.evaluate("window.pfBrowserBuild") == "new"
-            assert any(p.startswith(names["wheels"].lstrip(".")) for p in counting.paths)
+            assert counting.paths[page_files_url(site).lstrip(".")] == 1, counting.paths
             # That build has no snapshot: the old one is not kept.
             wait_until(page, "async name => !(await caches.has(name))", SNAPSHOT_CACHE)
 

@@ -296,10 +296,11 @@ class TestSignedOut:
         # Under their cached names (site/_v/, see build.py's cached_names).
         for asset in (r"/_v/pyscript-[^/]+/core\.js", r"/_v/pyodide-[^/]+/pyodide\.asm\.wasm",
                       r"/_v/pyodide-[^/]+/python_stdlib\.zip",
-                      r"/_v/wheels-[^/]+/pf_browser-"):
+                      r"/_v/page-files-main-[0-9a-f]+\.bin\.gz"):
             assert any(urlsplit(u).netloc == origin and re.search(asset, u) for u in seen), asset
-        # Only what the page uses: pyodide-http serves the worker page alone.
-        assert not any("pyodide_http" in u for u in seen), [
+        # Only what the page uses: pyodide-http serves the worker page alone
+        # (whose files alone hold it; see test_boot).
+        assert not any("pyodide_http" in u or "page-files-worker" in u for u in seen), [
             u for u in seen if "pyodide_http" in u]
         assert "Sign in" in status_text(page)
 
