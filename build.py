@@ -965,13 +965,11 @@ def pyscript_bytecode(wheels: Path) -> str:
     return name
 
 
-# Each demo page's own modules, in static/py/: the main and sync pages'
-# scripts import the first, which imports the others. The worker page's
-# script (main_worker.py, which awaits at its top level, as only a script
-# may) is PyScript's to fetch and run; it imports the others.
+# Each demo page's own modules, in static/py/: its script imports the first,
+# which imports the others.
 PAGE_MODULES = {"main": ["main_async", "demo_ui", "demo_errors"],
                 "sync": ["main_sync", "demo_ui", "demo_errors"],
-                "worker": ["demo_ui", "demo_errors"]}
+                "worker": ["main_worker", "demo_ui", "demo_errors"]}
 # A time for every file in a page's archive (1980-01-01, zip's first day):
 # the same files give the same bytes. Python checks no module's time against
 # it: each comes with an unchecked-hash pyc (pf_browser's, the pages'), or a

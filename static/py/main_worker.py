@@ -7,6 +7,10 @@ isolated): the view's changes go to the page's ``pfApply`` in one call each
 (see py/demo_ui.py), and what is read from the page is read on a click.
 Cancel is a flag the page sets (boot.js) and this loop reads between events.
 Signing in or out does not reload the page: the client renews its token.
+
+The page's script is ``from main_worker import start`` and ``await
+start()``: this module comes with its bytecode (build.py page_files), and
+what must wait (the config, the helper worker) waits in ``start``.
 """
 
 import asyncio
@@ -42,11 +46,9 @@ transport = PyodideHttpTransport()
 config_arriving = asyncio.ensure_future(fetch_config())
 # Meanwhile, the page's side of the view (one proxy, looked up once).
 view = View(page_apply(window))
-config = await config_arriving  # noqa: F704
-client = PromptFloe(session_url=ORIGIN + "/api/promptfloe/session",
-                    base_url=config["apiBaseUrl"], transport=transport)
 # js is this worker's own global scope, where the boot module said how it started.
 booted = getattr(js, "pfPythonBoot", None)
+client: PromptFloe  # made by start(), once the config has come
 
 
 def on_account_changed(_event: object) -> None:
@@ -58,13 +60,6 @@ def on_account_changed(_event: object) -> None:
         pass  # no token now: the next Generate asks again and says what went wrong
     view.idle()
     view.ready((user or {}).get("name"), booted)
-
-
-# Listeners on the page's elements, added by the page. (Not pyscript.when: it
-# imports pyscript.web, which took about 0.2 s of the worker page's way to ready.)
-view.listen({"account-changed": create_proxy(on_account_changed)})
-# Streaming once the helper worker is up (at once if it started meanwhile).
-streaming = await transport.ready()  # noqa: F704
 
 
 def on_generate(_event: object) -> None:
@@ -92,8 +87,19 @@ def on_generate(_event: object) -> None:
         view.idle()
 
 
-view.listen({"generate": create_proxy(on_generate)})
-if not streaming:
-    # Still works, but events arrive only when the run ends (the transport warns why).
-    view.apply([["set", "engine", "textContent", "sync client in a worker · buffered"]])
-view.ready((config.get("user") or {}).get("name"), booted)
+async def start() -> None:
+    """The client, once the config has come; the page's listeners; then ready."""
+    global client
+    config = await config_arriving
+    client = PromptFloe(session_url=ORIGIN + "/api/promptfloe/session",
+                        base_url=config["apiBaseUrl"], transport=transport)
+    # Listeners on the page's elements, added by the page. (Not pyscript.when: it
+    # imports pyscript.web, which took about 0.2 s of the worker page's way to ready.)
+    view.listen({"account-changed": create_proxy(on_account_changed)})
+    # Streaming once the helper worker is up (at once if it started meanwhile).
+    streaming = await transport.ready()
+    view.listen({"generate": create_proxy(on_generate)})
+    if not streaming:
+        # Still works, but events arrive only when the run ends (the transport warns why).
+        view.apply([["set", "engine", "textContent", "sync client in a worker · buffered"]])
+    view.ready((config.get("user") or {}).get("name"), booted)

@@ -217,7 +217,7 @@ def page_files_url(site: Path, page: str = "index.html") -> str:
 def test_cached_names_are_immutable_and_pages_revalidate(demo: Demo, site_dir: Path) -> None:
     config = page_config(site_dir)
     with httpx.Client(base_url=demo.origin, timeout=30) as http:
-        for path in (config["interpreter"], page_files_url(site_dir), "./py/main_worker.py"):
+        for path in (config["interpreter"], page_files_url(site_dir), "./py/main_async.py"):
             answer = http.get(path.lstrip("."))
             assert answer.status_code == 200, path
             if path.startswith("./_v/"):
@@ -681,14 +681,13 @@ def page_archive(site: Path, page: str) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize(("demo_page", "script"), [
-    ("index.html", "main_async"), ("sync.html", "main_sync"), ("worker.html", None)])
+    ("index.html", "main_async"), ("sync.html", "main_sync"), ("worker.html", "main_worker")])
 def test_each_page_gets_its_python_files_in_one_archive_with_their_bytecode(
-        site_dir: Path, demo_page: str, script: str | None) -> None:
+        site_dir: Path, demo_page: str, script: str) -> None:
     """Each page's boot module writes the page's Python files (one archive, no
     PyScript ``files``): pf_browser and the page's modules, each with its
     bytecode for Pyodide's Python, PyScript's package's bytecode, and only on
-    the worker page pyodide-http. The main and sync pages' scripts import
-    their module; the worker page's script is PyScript's to fetch."""
+    the worker page pyodide-http. Each page's script imports its module."""
     config = page_config(site_dir, demo_page)
     assert "files" not in config, config
     files = page_archive(site_dir, demo_page)
@@ -696,7 +695,7 @@ def test_each_page_gets_its_python_files_in_one_archive_with_their_bytecode(
     pf_modules = {p for p in modules if p.startswith("pf_browser/")}
     assert "pf_browser/__init__.py" in pf_modules and "pf_browser/_transports/fetch.py" in files
     mine = {p for p in modules if "/" not in p}
-    assert mine == {"demo_ui.py", "demo_errors.py"} | ({f"{script}.py"} if script else set())
+    assert mine == {"demo_ui.py", "demo_errors.py", f"{script}.py"}
     for module in pf_modules | mine:
         folder, _, name = module.rpartition("/")
         pyc = [p for p in files if p.startswith(f"{folder}/__pycache__/" if folder
@@ -706,8 +705,9 @@ def test_each_page_gets_its_python_files_in_one_archive_with_their_bytecode(
     assert any(p.startswith("pyscript/__pycache__/") for p in files)
     assert any(p.startswith("pyodide_http/") for p in files) == (demo_page == "worker.html")
     page = (site_dir / demo_page).read_text()
-    if script:
-        assert re.search(rf"<script type=\"py\" config='[^']*'>import {script}</script>", page)
+    code = re.findall(r"<script type=\"py\"[^>]*>(.*?)</script>", page, re.S)
+    assert len(code) == 1 and re.match(rf"\s*(import {script}|from {script} import)", code[0])
+    assert 'src="' not in page.split('<script type="py"')[1].split(">")[0]
     assert '<link rel="preload"' not in page  # the boot module asks for its files at once
     built = (REPO / "static" / "py" / "demo_ui.py").read_bytes()
     assert files["demo_ui.py"] == built
