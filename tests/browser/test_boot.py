@@ -598,14 +598,7 @@ def test_pyscript_imports_its_own_package_from_the_shipped_bytecode(
         page: Page, demo: Demo, site_dir: Path, demo_page: str) -> None:
     """Every page unpacks bytecode of PyScript's package (checked-hash pycs
     compiled by Pyodide at build time) where PyScript writes that package."""
-    config = html.escape(json.dumps(page_config(site_dir, demo_page)))
-    probe = (f'<!doctype html><script type="module" src="{pyscript_core(demo)}"></script>'
-             f'<script type="py" config="{config}">{PYC_PROBE}</script>')
-    page.route(demo.origin + "/_pyc_probe.html",
-               lambda route: route.fulfill(body=probe, content_type="text/html"))
-    page.goto(demo.origin + "/_pyc_probe.html")
-    page.wait_for_function("document.body.dataset.pyc !== undefined", timeout=BOOT_TIMEOUT_MS)
-    found = json.loads(page.evaluate("document.body.dataset.pyc"))
+    found = json.loads(run_probe(page, demo, site_dir, demo_page, PYC_PROBE, "pyc"))
     assert {"pyscript", "pyscript.context", "pyscript.display"} <= set(found), found
     assert all(all(checks.values()) for checks in found.values()), found
 
@@ -616,18 +609,27 @@ def test_writing_the_pages_files_imports_nothing_more(page: Page, demo: Demo,
     folder listings without importlib.invalidate_caches(), which imports
     importlib.metadata (about 0.35 s in a page, for caches it would not
     have); the page's script then imports its module from those files."""
-    config = html.escape(json.dumps(page_config(site_dir)))
     script = ("import sys, js, demo_ui\n"
               "js.document.body.dataset.found = ','.join(sorted(\n"
               "    name for name in ('importlib.metadata', 'email', 'csv', 'demo_ui')\n"
               "    if name in sys.modules))\n")
+    assert run_probe(page, demo, site_dir, "index.html", script, "found") == "demo_ui"
+
+
+def run_probe(page: Page, demo: Demo, site_dir: Path, demo_page: str, script: str,
+              key: str) -> str:
+    """Run ``script`` on a page of the demo's origin with ``demo_page``'s
+    PyScript config (its boot module); return what it set as
+    ``document.body.dataset[key]``."""
+    config = html.escape(json.dumps(page_config(site_dir, demo_page)))
     probe = (f'<!doctype html><script type="module" src="{pyscript_core(demo)}"></script>'
              f'<script type="py" config="{config}">{script}</script>')
-    page.route(demo.origin + "/_files_probe.html",
+    page.route(demo.origin + "/_probe.html",
                lambda route: route.fulfill(body=probe, content_type="text/html"))
-    page.goto(demo.origin + "/_files_probe.html")
-    page.wait_for_function("document.body.dataset.found !== undefined", timeout=BOOT_TIMEOUT_MS)
-    assert page.evaluate("document.body.dataset.found") == "demo_ui"
+    page.goto(demo.origin + "/_probe.html")
+    page.wait_for_function(f"document.body.dataset.{key} !== undefined",
+                           timeout=BOOT_TIMEOUT_MS)
+    return str(page.evaluate(f"document.body.dataset.{key}"))
 
 
 def pyscript_core(demo: Demo) -> str:
