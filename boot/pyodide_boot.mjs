@@ -242,20 +242,32 @@ function writeFiles(pyodide, packed) {
   pyodide.runPython(FORGET_LISTINGS);
 }
 
+// A boot that cannot go on: said in the console and, on a page, to the page
+// (the demo's boot.js shows it in words), then thrown to PyScript.
+function fail(message) {
+  console.error(message);
+  if (typeof CustomEvent === "function" && typeof globalThis.dispatchEvent === "function") {
+    globalThis.dispatchEvent(new CustomEvent("pf:boot-failed", { detail: message }));
+  }
+  throw new Error(message);
+}
+
 // Python's import system keeps each folder's listing; these files are new to
 // it. importlib.invalidate_caches() does this and also imports
 // importlib.metadata to clear its caches (about 0.35 s in a page whose
 // Python has not imported it, which then has none to clear).
 const FORGET_LISTINGS = `
-import sys
-if "importlib.metadata" in sys.modules:
-    import importlib
-    importlib.invalidate_caches()
-else:
-    for finder in list(sys.path_importer_cache.values()):
-        if hasattr(finder, "invalidate_caches"):
-            finder.invalidate_caches()
-del sys
+def _pf_forget_listings():
+    import sys
+    if "importlib.metadata" in sys.modules:
+        import importlib
+        importlib.invalidate_caches()
+    else:
+        for finder in list(sys.path_importer_cache.values()):
+            if hasattr(finder, "invalidate_caches"):
+                finder.invalidate_caches()
+_pf_forget_listings()
+del _pf_forget_listings
 `;
 
 // What the kernel's snapshot holds of Pyodide's own JavaScript (the
@@ -401,7 +413,7 @@ export async function loadPyodide(options = {}) {
   booted = pyodide;
   if (filesURL) {
     const packed = await files;
-    if (packed.error) throw new Error(`Python's files could not be loaded: ${packed.error}`);
+    if (packed.error) fail(`Python's files could not be loaded (${packed.error.message})`);
     writeFiles(pyodide, packed);
   }
   return pyodide;

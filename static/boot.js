@@ -10,7 +10,7 @@ const BOOT_WORDS = {
   "Loading Storage": "Preparing storage",
   "Loaded Storage": "Storage ready",
   "Loading interpreter": "Starting Python",
-  "Loaded interpreter": "Python started; loading pf_browser",
+  "Loaded interpreter": "Python started, with pf_browser",
 };
 
 addEventListener("py:progress", ({ detail }) => {
@@ -19,6 +19,16 @@ addEventListener("py:progress", ({ detail }) => {
   if (!bar || !step) return;
   bar.value = Math.min(bar.max, bar.value + 1);
   step.textContent = BOOT_WORDS[detail] || detail;
+});
+
+// The boot module could not start Python (the page's Python files could not
+// be fetched, say): say so in the status, not only in the console.
+addEventListener("pf:boot-failed", ({ detail }) => {
+  const status = document.getElementById("status");
+  if (!status || status.dataset.state !== "booting") return;
+  status.dataset.state = "error";
+  status.textContent = `Python could not start: ${detail}. Reload the page; if this ` +
+    "happens again, this site is missing files (rebuild it with build.py).";
 });
 
 function el(tag, attrs = {}, ...children) {

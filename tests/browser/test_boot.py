@@ -566,6 +566,19 @@ def test_without_a_usable_snapshot_the_page_boots_plainly(
     generate(page)
 
 
+@pytest.mark.parametrize("path", ["/", "/sync.html"])
+def test_without_its_python_files_the_page_says_python_could_not_start(
+        page: Page, demo: Demo, path: str) -> None:
+    """Nothing to fall back on: the page says so in words, not only in the console."""
+    page.route("**/_v/page-files-*", lambda route: route.fulfill(status=404, body="gone"))
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(demo.origin + path)
+    status = page.get_by_test_id("status")
+    expect(status).to_have_attribute("data-state", "error", timeout=BOOT_TIMEOUT_MS)
+    expect(status).to_contain_text("Python could not start: Python's files could not be loaded")
+    expect(status).to_contain_text("HTTP 404")
+
+
 # Run in a PyScript page with the demo's config, after PyScript imported its own
 # package: for each of its modules, how the import found its bytecode.
 PYC_PROBE = """
