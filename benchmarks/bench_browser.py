@@ -15,7 +15,9 @@ stayed open 2 s once ready (``LINGER_MS``), as a person's would. Ready
 means: the page's status says ready (``data-state``), or the bare page's
 Python ran. The pages: the main page, the worker page and the sync page, and
 the main and sync pages with their snapshot refused (``main_plain``,
-``sync_plain``: a plain boot).
+``sync_plain``: a plain boot; from a second server that answers 404 for the
+snapshots, not through Playwright's routing, which turns off the HTTP cache
+and slows every request of the page it routes).
 
 One headless Chromium, one Pyodide page, one run, the same stream for both
 sides. The stream comes from the loopback peer of the browser tests, which
@@ -210,7 +212,7 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
     """Cold and returning page-ready times of the demo pages and of the bare page,
     and the time to switch users on the main page."""
     from _local_servers import ThreadedServer
-    from starlette.responses import HTMLResponse
+    from starlette.responses import HTMLResponse, PlainTextResponse
     from starlette.routing import Route
 
     import pf_server.testing as pf_testing
@@ -220,6 +222,21 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
     core_js, pyodide_mjs = runtime_urls(site)
     bare = bare_page(core_js, pyodide_mjs)
     secret = os.urandom(32)
+
+    def refusing_snapshots(app: Any) -> Any:
+        """The demo app, but every snapshot answers 404 (a plain boot). On a
+        second server rather than through Playwright's routing: routing a
+        context turns off its HTTP cache and sends each request through the
+        driver, which the bare page it is compared with would not pay."""
+        async def refusing(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["path"].startswith(
+                    ("/_v/snapshot-", "/_v/sync-snapshot-")):
+                await PlainTextResponse("not in this measurement", status_code=404)(
+                    scope, receive, send)
+                return
+            await app(scope, receive, send)
+        return refusing
+
     out: dict[str, list[float]] = {}
     with pf_testing.LiveServer(allowed_origins=[]) as api, \
             tempfile.TemporaryDirectory() as profiles:
@@ -228,10 +245,9 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
         # The bare page, from the same server as the demo: same files, same headers.
         app.router.routes.insert(0, Route("/_bench/bare.html",
                                           lambda request: HTMLResponse(bare)))
-        with ThreadedServer(app) as server:
-            api.set_allowed_origins([server.origin])
-            cookie = {"name": COOKIE, "value": CookieSigner(secret).sign("ada"),
-                      "url": server.origin}
+        with ThreadedServer(app) as server, \
+                ThreadedServer(refusing_snapshots(app)) as plain_server:
+            api.set_allowed_origins([server.origin, plain_server.origin])
             # main_plain, sync_plain: the page with its snapshot refused (a plain boot).
             pages = {"bare": "/_bench/bare.html", "main": "/", "worker": "/worker.html",
                      "main_plain": "/", "sync": "/sync.html", "sync_plain": "/sync.html"}
@@ -245,13 +261,11 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
                         Path(profiles) / f"{name}-{round_}", executable_path=CHROMIUM,
                         args=CHROMIUM_ARGS)
                     context.on("request", lambda r: seen.append(r.url))
-                    context.add_cookies([cookie])
+                    origin = (plain_server if name.endswith("_plain") else server).origin
+                    context.add_cookies([{"name": COOKIE, "url": origin,
+                                          "value": CookieSigner(secret).sign("ada")}])
                     context.add_init_script(READY_PROBE)
-                    if name.endswith("_plain"):
-                        refused = "sync-snapshot" if name == "sync_plain" else "snapshot"
-                        context.route(f"**/_v/{refused}-*", lambda route: route.fulfill(
-                            status=404, body="not in this measurement"))
-                    url = server.origin + path
+                    url = origin + path
                     page = context.new_page()
                     out.setdefault(f"{name}_cold", []).append(page_ready_ms(page, url))
                     page.wait_for_timeout(LINGER_MS)
