@@ -1289,22 +1289,22 @@ def cached_names(site: Path, snapshot: Path | None,
         files[name] = text.encode()
         return f"./{CACHED}/{name}"
 
-    def page_files(page: str) -> str:
+    def files_of(page: str) -> str:
         return cached((python_files or {}).get(page), f"page-files-{page}")
 
     urls = {"pyodide": f"./{CACHED}/{pyodide}/", "pyscript": f"./{CACHED}/{pyscript}/",
             "wheels": f"./{CACHED}/{wheels}/",
             "interpreter": boot_module("boot", SNAPSHOT=cached(snapshot, "snapshot"),
-                                       SNAPSHOT_NEEDS="", FILES=page_files("main"),
+                                       SNAPSHOT_NEEDS="", FILES=files_of("main"),
                                        AFTER_SNAPSHOT='""', CACHE="pf_browser-snapshot",
                                        EARLY=PAGE_EARLY),
             "worker_interpreter": boot_module("boot-worker", SNAPSHOT=cached(snapshot, "snapshot"),
-                                              SNAPSHOT_NEEDS="", FILES=page_files("worker"),
+                                              SNAPSHOT_NEEDS="", FILES=files_of("worker"),
                                               AFTER_SNAPSHOT='""', CACHE="pf_browser-snapshot",
                                               EARLY=PAGE_EARLY),
             "sync_interpreter": boot_module(
                 "boot-sync", SNAPSHOT=cached(sync_snapshot, "sync-snapshot"),
-                SNAPSHOT_NEEDS="jspi", FILES=page_files("sync"), AFTER_SNAPSHOT='""',
+                SNAPSHOT_NEEDS="jspi", FILES=files_of("sync"), AFTER_SNAPSHOT='""',
                 CACHE="pf_browser-sync-snapshot", EARLY=PAGE_EARLY)}
     if kernel is not None:
         urls["kernel"] = boot_module(
