@@ -8,6 +8,7 @@ left out takes its default; a field sent as ``null`` is a wrong type.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -53,6 +54,13 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "request_too_large", f"The body is over {limit} bytes.")
 
 
+# A character that is not whitespace as the OpenAPI document's pattern `\S`
+# means it (ECMAScript's \s). Python's str.strip() also strips characters
+# ECMAScript keeps (U+0085, U+001C..U+001F), which the schema allows.
+_NOT_BLANK = re.compile(
+    "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
+
+
 def string_field(body: dict[str, Any], name: str, *, max_len: int,
                  required: bool = True) -> str | None:
     if name not in body:
@@ -62,7 +70,7 @@ def string_field(body: dict[str, Any], name: str, *, max_len: int,
     value = body[name]
     if not isinstance(value, str):
         raise bad_request(f"'{name}' must be a string.")
-    if not value.strip():
+    if not _NOT_BLANK.search(value):
         raise bad_request(f"'{name}' must not be empty.")
     if len(value) > max_len:
         raise bad_request(f"'{name}' is at most {max_len} characters.")
