@@ -566,7 +566,7 @@ def test_without_a_usable_snapshot_the_page_boots_plainly(
     generate(page)
 
 
-@pytest.mark.parametrize("path", ["/", "/sync.html"])
+@pytest.mark.parametrize("path", ["/", "/sync.html", "/worker.html"])
 def test_without_its_python_files_the_page_says_python_could_not_start(
         page: Page, demo: Demo, path: str) -> None:
     """Nothing to fall back on: the page says so in words, not only in the console."""
