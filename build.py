@@ -1296,21 +1296,21 @@ def cached_names(site: Path, snapshot: Path | None,
             "wheels": f"./{CACHED}/{wheels}/",
             "interpreter": boot_module("boot", SNAPSHOT=cached(snapshot, "snapshot"),
                                        SNAPSHOT_NEEDS="", FILES=files_of("main"),
-                                       AFTER_SNAPSHOT='""', CACHE="pf_browser-snapshot",
+                                       AFTER_SNAPSHOT='""', KEPT="pf_browser-snapshot",
                                        EARLY=PAGE_EARLY),
             "worker_interpreter": boot_module("boot-worker", SNAPSHOT=cached(snapshot, "snapshot"),
                                               SNAPSHOT_NEEDS="", FILES=files_of("worker"),
-                                              AFTER_SNAPSHOT='""', CACHE="pf_browser-snapshot",
+                                              AFTER_SNAPSHOT='""', KEPT="pf_browser-snapshot",
                                               EARLY=PAGE_EARLY),
             "sync_interpreter": boot_module(
                 "boot-sync", SNAPSHOT=cached(sync_snapshot, "sync-snapshot"),
                 SNAPSHOT_NEEDS="jspi", FILES=files_of("sync"), AFTER_SNAPSHOT='""',
-                CACHE="pf_browser-sync-snapshot", EARLY=PAGE_EARLY)}
+                KEPT="pf_browser-sync-snapshot", EARLY=PAGE_EARLY)}
     if kernel is not None:
         urls["kernel"] = boot_module(
             "kernel", SNAPSHOT=cached(kernel[0], "kernel-snapshot"), SNAPSHOT_NEEDS="jspi",
             FILES=cached(kernel[1], "kernel-files"),
-            AFTER_SNAPSHOT=json.dumps(KERNEL_AFTER_SNAPSHOT), CACHE="pf_browser-kernel-snapshot",
+            AFTER_SNAPSHOT=json.dumps(KERNEL_AFTER_SNAPSHOT), KEPT="pf_browser-kernel-snapshot",
             EARLY=KERNEL_EARLY)
     for name, path in copies.items():
         if not (root / name).is_file():

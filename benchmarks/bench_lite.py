@@ -85,7 +85,7 @@ NO_DRIVE = "Pyodide contents will NOT be synced"
 # never settle: that kernel, and every later one in the profile, started
 # without the drive, and so with less to do (3 of 4 profiles of ours, none
 # of the bare site's, whose kernel answers seconds after its start-up work).
-# Not our snapshot's write to Cache Storage: without it, the same. After 4 s
+# Not our snapshot's write to the browser's storage: without it, the same. After 4 s
 # open, none did.
 LINGER_S = 4.0
 
@@ -378,7 +378,7 @@ def main() -> None:
                 # Returning visits: in each round, for each site, a browser
                 # profile on disk, as a person's (a test context's in-memory
                 # cache does not keep the 9.6 MB runtime, nor the kernel's
-                # 15 MB snapshot), visited once (its caches, Cache Storage and
+                # 15 MB snapshot), visited once (its caches, IndexedDB and
                 # JupyterLite's service worker warm), then twice again, each
                 # visit a new page in it.
                 for i in range(args.rounds):

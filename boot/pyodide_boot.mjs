@@ -11,7 +11,7 @@
 // build, no DecompressionStream in this browser, the snapshot missing,
 // damaged or made for another runtime, or (the kernel's, made with JSPI) no
 // JSPI in this browser. A returning visit reads the snapshot unzipped from
-// this origin's Cache Storage (see CACHE below). After either boot, before
+// this origin's IndexedDB (see KEPT below). After either boot, before
 // Python runs anything else, it writes the page's (or the kernel's) Python
 // files (FILES below: pf_browser and the page's modules, with their
 // bytecode), so a plain boot finds pf_browser there, and a snapshot boot
@@ -70,20 +70,25 @@ async function askSnapshot(signal) {
 }
 
 // Where a returning visit finds the snapshot already unzipped: this origin's
-// Cache Storage, written once a page has booted from the snapshot it
-// fetched. Unzipping took about 0.1 s of each visit's main thread; reading
-// the unzipped copy back takes about a third of that, mostly elsewhere. The
-// cache holds one snapshot: writing a new build's drops the older ones.
-const CACHE = "__CACHE__";  // one per boot module: the pages' and the kernel's
-const storage = typeof caches === "object" ? caches : null;  // not on plain http://
+// IndexedDB, a database named KEPT with one store, which holds the snapshot
+// as a Blob under its URL, written once a page has booted from the snapshot
+// it fetched. Unzipping took about 0.1 s of each visit's main thread; reading
+// the unzipped copy back takes a fraction of that, mostly elsewhere. (It was
+// Cache Storage: opening it and reading the copy while a page loads took
+// 0.1–0.2 s longer, which in the worker page's worker, where this module is
+// evaluated only once PyScript has made the worker, held up the boot.) The
+// store holds one snapshot: writing a new build's drops the older ones.
+const KEPT = "__KEPT__";  // one per boot module: the pages' and the kernel's
+const STORE = "snapshots";
+const storage = typeof indexedDB === "object" ? indexedDB : null;
 
 // The snapshot's memory: { memory, packed, fromCache } (packed: as stored,
 // unzipped), or null (with the reason in the console) when it cannot be had.
 // A damaged copy in the cache is passed over, and replaced after this boot.
 async function snapshotMemory() {
   if (!snapshotURL) return null;
-  // Asked for at once, beside the cache (opening it took 0.1–0.3 s while a
-  // page loaded), and dropped unread if the cache has it.
+  // Asked for at once, beside the kept copy (opening its database takes
+  // 50–200 ms while a page loads), and dropped unread if the copy is there.
   const asked = new AbortController();
   const answer = askSnapshot(asked.signal);
   const stored = await fromCache();
@@ -115,11 +120,36 @@ function unzipped(response) {
 async function fromCache() {
   if (!storage) return null;
   try {
-    const hit = await (await storage.open(CACHE)).match(snapshotURL);
-    return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
+    const db = await openKept();
+    try {
+      const hit = await done(db.transaction(STORE).objectStore(STORE).get(snapshotURL));
+      return hit instanceof Blob ? new Uint8Array(await hit.arrayBuffer()) : null;
+    } finally {
+      db.close();
+    }
   } catch {
     return null;  // no storage for this page (a private window, say): fetch it
   }
+}
+
+// The database, made on first use. One without the store (not made here)
+// is made again.
+async function openKept(again = true) {
+  const opening = storage.open(KEPT, 1);
+  opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
+  const db = await done(opening);
+  if (db.objectStoreNames.contains(STORE) || !again) return db;
+  db.close();
+  await done(storage.deleteDatabase(KEPT));
+  return openKept(false);
+}
+
+// An IndexedDB request's result, or its error.
+function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
 }
 
 // After a boot from the fetched snapshot, once this thread is idle (see
@@ -129,15 +159,25 @@ async function fromCache() {
 function remember(packed) {
   if (!storage) return;
   whenIdle(async () => {
+    // Earlier builds kept it in Cache Storage, under the same name.
+    if (typeof caches === "object") caches.delete(KEPT).catch(() => {});
     try {
       if (!packed) {
-        await storage.delete(CACHE);
+        await done(storage.deleteDatabase(KEPT));
         return;
       }
-      const cache = await storage.open(CACHE);
-      await cache.put(snapshotURL, new Response(packed));
-      for (const request of await cache.keys()) {
-        if (request.url !== snapshotURL) await cache.delete(request);
+      const db = await openKept();
+      try {
+        const writing = db.transaction(STORE, "readwrite");
+        const store = writing.objectStore(STORE);
+        store.clear();
+        store.put(new Blob([packed]), snapshotURL);
+        await new Promise((resolve, reject) => {
+          writing.oncomplete = resolve;
+          writing.onerror = writing.onabort = () => reject(writing.error);
+        });
+      } finally {
+        db.close();
       }
     } catch (error) {
       console.warn("Could not keep the unzipped snapshot for the next visit:", error);

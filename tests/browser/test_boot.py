@@ -833,7 +833,7 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             # Once booted, the page keeps the snapshot unzipped, and that alone.
             snapshot_url = server.origin + next(p for p in cold if "/snapshot-" in p)
             assert page.evaluate("pfSnapshotFrom") == "network"
-            wait_until(page, KEPT_SNAPSHOTS_ARE, [SNAPSHOT_CACHE, [snapshot_url]])
+            wait_until(page, KEPT_SNAPSHOTS_ARE, [SNAPSHOT_DB, [snapshot_url]])
 
             # A returning visit: nothing under /_v/ is asked for again, and the
             # snapshot comes unzipped from the page's cache.
@@ -859,7 +859,7 @@ def test_a_returning_visit_reuses_the_runtime_and_a_new_build_is_never_stale(
             assert page.evaluate("window.pfBrowserBuild") == "new"
             assert counting.paths[page_files_url(site).lstrip(".")] == 1, counting.paths
             # That build has no snapshot: the old one is not kept.
-            wait_until(page, "async name => !(await caches.has(name))", SNAPSHOT_CACHE)
+            wait_until(page, KEPT_NONE, SNAPSHOT_DB)
 
 
 def wait_until(page: Page, predicate: str, arg: Any = None, seconds: float = 30) -> None:
@@ -871,42 +871,75 @@ def wait_until(page: Page, predicate: str, arg: Any = None, seconds: float = 30)
         page.wait_for_timeout(100)
 
 
-# Where the boot module keeps the snapshot unzipped (Cache Storage).
-SNAPSHOT_CACHE = "pf_browser-snapshot"
+# Where the boot module keeps the snapshot unzipped: an IndexedDB database
+# of this name, whose store "snapshots" holds it as a Blob under its URL.
+SNAPSHOT_DB = "pf_browser-snapshot"
+
+# In a page: `request`'s result (an IndexedDB request), and the database,
+# opened (made, with its store, if it is not there).
+IDB = """
+const done = (request) => new Promise((resolve, reject) => {
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+const openKept = (name) => {
+  const opening = indexedDB.open(name, 1);
+  opening.onupgradeneeded = () => opening.result.createObjectStore("snapshots");
+  return done(opening);
+};
+"""
 
 # The URLs of the snapshots the boot module keeps unzipped are `urls`.
-KEPT_SNAPSHOTS_ARE = """async ([name, urls]) => {
-  const cache = await caches.open(name);
-  const kept = (await cache.keys()).map(request => request.url);
-  return JSON.stringify(kept) === JSON.stringify(urls);
+KEPT_SNAPSHOTS_ARE = """async ([name, urls]) => {""" + IDB + """
+  if (!(await indexedDB.databases()).some((db) => db.name === name)) return false;
+  const db = await openKept(name);
+  try {
+    const kept = await done(db.transaction("snapshots").objectStore("snapshots").getAllKeys());
+    return JSON.stringify(kept) === JSON.stringify(urls);
+  } finally {
+    db.close();
+  }
 }"""
+
+# The boot module keeps no snapshot: its database is gone.
+KEPT_NONE = """async (name) => !(await indexedDB.databases()).some((db) => db.name === name)"""
 
 
 def test_a_damaged_kept_snapshot_is_passed_over_and_replaced(page: Page, demo: Demo,
                                                                site_dir: Path) -> None:
     snapshot_url = demo.origin + "/_v/" + next((site_dir / "_v").glob("snapshot-*")).name
     page.goto(demo.origin + "/config.json")  # the demo's origin, for its cache
-    page.evaluate("""async ([name, url]) => {
-      const cache = await caches.open(name);
-      await cache.put(url, new Response("PFSNAP01 and then not a snapshot"));
-      await cache.put(url + "-an-older-build", new Response("old"));
-    }""", [SNAPSHOT_CACHE, snapshot_url])
+    page.evaluate("""async ([name, url]) => {""" + IDB + """
+      const db = await openKept(name);
+      const writing = db.transaction("snapshots", "readwrite");
+      writing.objectStore("snapshots").put(new Blob(["PFSNAP01 and then not a snapshot"]), url);
+      writing.objectStore("snapshots").put(new Blob(["old"]), url + "-an-older-build");
+      await new Promise((resolve) => { writing.oncomplete = resolve; });
+      db.close();
+      // Where builds before IndexedDB kept it: dropped too.
+      await (await caches.open(name)).put(url, new Response("an earlier build's copy"));
+    }""", [SNAPSHOT_DB, snapshot_url])
     open_demo(page, demo.origin, user=BUILDER)
     assert booted(page) == "snapshot"
     assert page.evaluate("pfSnapshotFrom") == "network"
-    wait_until(page, KEPT_SNAPSHOTS_ARE, [SNAPSHOT_CACHE, [snapshot_url]])
-    size = page.evaluate("""async ([name, url]) => (await (await (await caches.open(
-      name)).match(url)).arrayBuffer()).byteLength""", [SNAPSHOT_CACHE, snapshot_url])
+    wait_until(page, KEPT_SNAPSHOTS_ARE, [SNAPSHOT_DB, [snapshot_url]])
+    size = page.evaluate("""async ([name, url]) => {""" + IDB + """
+      const db = await openKept(name);
+      const kept = await done(db.transaction("snapshots").objectStore("snapshots").get(url));
+      db.close();
+      return kept.size;
+    }""", [SNAPSHOT_DB, snapshot_url])
     assert size > 10_000_000, size  # the snapshot, unzipped
+    wait_until(page, "async name => !(await caches.has(name))", SNAPSHOT_DB)
     generate(page)
 
 
 # In a page: keeps its main thread busy (tasks of 100 ms, one after another)
 # from the start until a second after Python is ready, then notes when it
-# stopped; and notes when the boot module first wrote to Cache Storage.
+# stopped; and notes when the boot module first wrote to IndexedDB.
 BUSY_UNTIL_AFTER_READY = """(() => {
-  const put = Cache.prototype.put;
-  Cache.prototype.put = function (...args) {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
     window.firstPutAt ??= performance.now();
     return put.apply(this, args);
   };

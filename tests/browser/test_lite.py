@@ -217,9 +217,26 @@ def test_the_preview_iframe_shows_the_generated_app(ran: Ran) -> None:
     assert "bakery" in headings[0].lower(), headings
 
 
-# The paths of what a Cache Storage cache of this origin holds.
-KEPT = """async (name) => (await (await caches.open(name)).keys())
-  .map(request => new URL(request.url).pathname)"""
+# The paths of the snapshots the boot module keeps, in this origin's IndexedDB
+# database of that name (its store "snapshots", keyed by URL); none without it.
+KEPT = """async (name) => {
+  if (!(await indexedDB.databases()).some((db) => db.name === name)) return [];
+  const db = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open(name);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+  try {
+    const keys = await new Promise((resolve, reject) => {
+      const asked = db.transaction("snapshots").objectStore("snapshots").getAllKeys();
+      asked.onsuccess = () => resolve(asked.result);
+      asked.onerror = () => reject(asked.error);
+    });
+    return keys.map((url) => new URL(url).pathname);
+  } finally {
+    db.close();
+  }
+}"""
 
 
 def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> None:
@@ -236,7 +253,7 @@ def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> N
     # installed nothing at boot. Its lock is still Pyodide's. The %pip wheels
     # come from the site.
     assert ran.kernel_boot == "snapshot"
-    # The kernel keeps its snapshot unzipped for the next visit, in a cache of
+    # The kernel keeps its snapshot unzipped for the next visit, in a database of
     # its own (the pages keep theirs beside it, untouched).
     snapshot = next(p for p in paths if re.fullmatch(r"/_v/kernel-snapshot-\w+\.bin\.gz", p))
     deadline = time.monotonic() + 30
