@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from _local_servers import ThreadedServer
-from conftest import CHROMIUM, CHROMIUM_ARGS, is_local
+from conftest import CHROMIUM, CHROMIUM_ARGS, KEPT_SNAPSHOTS, is_local
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_demo import BUILDER, PROMPT, READER, Demo, demo_servers
 
@@ -890,16 +890,8 @@ const openKept = (name) => {
 """
 
 # The URLs of the snapshots the boot module keeps unzipped are `urls`.
-KEPT_SNAPSHOTS_ARE = """async ([name, urls]) => {""" + IDB + """
-  if (!(await indexedDB.databases()).some((db) => db.name === name)) return false;
-  const db = await openKept(name);
-  try {
-    const kept = await done(db.transaction("snapshots").objectStore("snapshots").getAllKeys());
-    return JSON.stringify(kept) === JSON.stringify(urls);
-  } finally {
-    db.close();
-  }
-}"""
+KEPT_SNAPSHOTS_ARE = f"""async ([name, urls]) =>
+  JSON.stringify(await ({KEPT_SNAPSHOTS})(name)) === JSON.stringify(urls)"""
 
 # The boot module keeps no snapshot: its database is gone.
 KEPT_NONE = """async (name) => !(await indexedDB.databases()).some((db) => db.name === name)"""

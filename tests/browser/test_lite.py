@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from _local_servers import StaticServer
-from conftest import is_local
+from conftest import KEPT_SNAPSHOTS, is_local
 from playwright.sync_api import Browser, Page, Request
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from test_demo import demo_servers
@@ -217,28 +217,6 @@ def test_the_preview_iframe_shows_the_generated_app(ran: Ran) -> None:
     assert "bakery" in headings[0].lower(), headings
 
 
-# The paths of the snapshots the boot module keeps, in this origin's IndexedDB
-# database of that name (its store "snapshots", keyed by URL); none without it.
-KEPT = """async (name) => {
-  if (!(await indexedDB.databases()).some((db) => db.name === name)) return [];
-  const db = await new Promise((resolve, reject) => {
-    const opening = indexedDB.open(name);
-    opening.onsuccess = () => resolve(opening.result);
-    opening.onerror = () => reject(opening.error);
-  });
-  try {
-    const keys = await new Promise((resolve, reject) => {
-      const asked = db.transaction("snapshots").objectStore("snapshots").getAllKeys();
-      asked.onsuccess = () => resolve(asked.result);
-      asked.onerror = () => reject(asked.error);
-    });
-    return keys.map((url) => new URL(url).pathname);
-  } finally {
-    db.close();
-  }
-}"""
-
-
 def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> None:
     strays = [u for u in ran.requests if not is_local(u)]
     assert strays == []
@@ -257,7 +235,8 @@ def test_every_request_stayed_on_loopback_and_the_runtime_is_ours(ran: Ran) -> N
     # its own (the pages keep theirs beside it, untouched).
     snapshot = next(p for p in paths if re.fullmatch(r"/_v/kernel-snapshot-\w+\.bin\.gz", p))
     deadline = time.monotonic() + 30
-    while (kept := ran.page.evaluate(KEPT, "pf_browser-kernel-snapshot")) != [snapshot]:
+    while (kept := [urlsplit(url).path for url in ran.page.evaluate(
+            KEPT_SNAPSHOTS, "pf_browser-kernel-snapshot")]) != [snapshot]:
         assert time.monotonic() < deadline, kept
         ran.page.wait_for_timeout(100)
     assert any(re.fullmatch(r"/_v/pyodide-[^/]+/pyodide\.asm\.wasm", p) for p in paths), paths
