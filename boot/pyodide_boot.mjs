@@ -75,7 +75,7 @@ async function askSnapshot(signal) {
 // it fetched. Unzipping took about 0.1 s of each visit's main thread; reading
 // the unzipped copy back takes a fraction of that, mostly elsewhere. (It was
 // Cache Storage: opening it and reading the copy while a page loads took
-// 0.1–0.2 s longer, which in the worker page's worker, where this module is
+// about 0.1 s longer, which in the worker page's worker, where this module is
 // evaluated only once PyScript has made the worker, held up the boot.) The
 // store holds one snapshot: writing a new build's drops the older ones.
 const KEPT = "__KEPT__";  // one per boot module: the pages' and the kernel's
