@@ -68,17 +68,21 @@ from _local_servers import PeerServer, StaticServer
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).resolve().parent / "pages"
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "KEPT_SNAPSHOTS", "PAGES", "is_local"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "IDB_DONE", "KEPT_SNAPSHOTS", "PAGES", "is_local"]
+
+# In a page: done(request), an IndexedDB request's result (or its error).
+IDB_DONE = """
+const done = (request) => new Promise((resolve, reject) => {
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+"""
 
 # In a page: the URLs of the snapshots that a boot module keeps unzipped in
 # this origin's IndexedDB database `name` (its store "snapshots", keyed by
 # URL), in order; none without the database (which this does not make).
-KEPT_SNAPSHOTS = """async (name) => {
+KEPT_SNAPSHOTS = """async (name) => {""" + IDB_DONE + """
   if (!(await indexedDB.databases()).some((db) => db.name === name)) return [];
-  const done = (request) => new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
   const db = await done(indexedDB.open(name));
   try {
     return await done(db.transaction("snapshots").objectStore("snapshots").getAllKeys());

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from _local_servers import ThreadedServer
-from conftest import CHROMIUM, CHROMIUM_ARGS, KEPT_SNAPSHOTS, is_local
+from conftest import CHROMIUM, CHROMIUM_ARGS, IDB_DONE, KEPT_SNAPSHOTS, is_local
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_demo import BUILDER, PROMPT, READER, Demo, demo_servers
 
@@ -875,13 +875,9 @@ def wait_until(page: Page, predicate: str, arg: Any = None, seconds: float = 30)
 # of this name, whose store "snapshots" holds it as a Blob under its URL.
 SNAPSHOT_DB = "pf_browser-snapshot"
 
-# In a page: `request`'s result (an IndexedDB request), and the database,
-# opened (made, with its store, if it is not there).
-IDB = """
-const done = (request) => new Promise((resolve, reject) => {
-  request.onsuccess = () => resolve(request.result);
-  request.onerror = () => reject(request.error);
-});
+# In a page: done(request), and the database, opened (made, with its store,
+# if it is not there).
+IDB = IDB_DONE + """
 const openKept = (name) => {
   const opening = indexedDB.open(name, 1);
   opening.onupgradeneeded = () => opening.result.createObjectStore("snapshots");
