@@ -14,13 +14,13 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 
 
-def run_pytest(folder: Path, forbid: bool) -> subprocess.CompletedProcess[str]:
+def run_pytest(folder: Path, forbid: bool, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PF_FORBID_SKIPS"}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # quicker; the hook needs none
     if forbid:
         env["PF_FORBID_SKIPS"] = "1"
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(folder)], cwd=folder, env=env, capture_output=True, text=True,
+                           *args, str(folder)], cwd=folder, env=env, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -48,6 +48,14 @@ def test_a_skipped_suite_fails_the_run_when_skips_are_forbidden(suites: Path) ->
     assert result.returncode == 1, result.stdout
     assert "2 skipped, and PF_FORBID_SKIPS is set" in result.stdout
     assert "no_such_package_pf" in result.stdout and "chromium is missing" in result.stdout
+
+
+def test_a_skip_in_a_worker_process_fails_the_run_too(suites: Path) -> None:
+    # build.py test runs pytest in worker processes (pytest-xdist): the skips
+    # are reported to the controlling process, whose hook fails the run.
+    result = run_pytest(suites, True, "-p", "xdist", "-n", "2")
+    assert result.returncode == 1, result.stdout
+    assert "2 skipped, and PF_FORBID_SKIPS is set" in result.stdout
 
 
 def test_without_the_flag_a_skip_is_only_reported(suites: Path) -> None:
