@@ -1474,7 +1474,8 @@ def test_workers() -> int:
     ``build.py test``'s own arguments comes later and wins).
 
     Two, where there are two cores: on a 2-core machine the suite took 486 s
-    in two processes against 653 s in one, in the same hour. A browser test
+    and 547 s in two processes against 653 s in one, in the same hour (the
+    547 s run lost a minute to a WebKit session started again). A browser test
     keeps about 1.6 cores busy, booting Pyodide, and then waits on the page;
     the other process fills the gaps. Each process has its own browsers,
     servers and origins on ephemeral ports, and runs its share of the tests

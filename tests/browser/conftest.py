@@ -104,6 +104,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Browser tests last: sync_playwright keeps an event loop running in the
     # main thread for the whole session, and pytest-asyncio cannot run a test
     # after that ("Runner.run() cannot be called from a running event loop").
+    # This holds in each of `build.py test`'s worker processes too: pytest-xdist
+    # hands each process its tests in this order.
     items.sort(key=in_browser_suite)
 
 
