@@ -350,6 +350,7 @@ def build() -> Path:
     kernel = kernel_snapshot(SITE / "lite")
     names = cached_names(SITE, snapshot, kernel, sync_snapshot, python_files=files)
     set_kernel_boot(SITE / "lite", names.get("kernel"))
+    site_icon(SITE)
     pages = copy_pages(cached_urls(names, pyscript_configs(names)))
     log(f"site/ ready ({pages} page files updated, {time.monotonic() - started:.1f}s): "
         f"{pf_wheel}, {http_wheel}")
@@ -435,8 +436,9 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text,
         if not (target.is_file() and target.read_text() == page):
             target.write_text(page)
             copied += 1
-    # A page removed from static/ leaves the site too.
-    generated = {"vendor", "wheels", "lite", CACHED}
+    # A page removed from static/ leaves the site too (not what the build
+    # writes beside them: favicon.ico is site_icon's).
+    generated = {"vendor", "wheels", "lite", CACHED, "favicon.ico"}
     for path in site.rglob("*"):
         rel = path.relative_to(site)
         if rel.parts[0] not in generated and path.is_file() and rel not in wanted:
@@ -869,6 +871,24 @@ def warm_code_cache(lite: Path) -> list[Path]:
     names = "\n".join(path.relative_to(lite).as_posix() for path in lite_scripts(lite))
     build = hashlib.sha256(names.encode()).hexdigest()[:12]
     return put_at_top(lite, WARM_MARK, WARM_SCRIPT.replace("BUILD", json.dumps(build)))
+
+
+def site_icon(site: Path) -> None:
+    """Put JupyterLite's icon at the site's root, as ``favicon.ico``.
+
+    JupyterLite's pages name their icon only once their scripts run, so the
+    browser first asks the origin for ``/favicon.ico``. Without one there,
+    that 404 was an error in the console on every notebook visit. (The demo
+    pages name an empty icon of their own.) Written as a new file, so a
+    hard-linked copy of the site keeps its own.
+    """
+    icon = site / "lite" / "static" / "favicons" / "favicon.ico"
+    target = site / "favicon.ico"
+    if not icon.is_file() or (target.is_file() and target.read_bytes() == icon.read_bytes()):
+        return
+    fresh = target.with_name(target.name + ".new")
+    shutil.copyfile(icon, fresh)
+    os.replace(fresh, target)
 
 
 def quicken_lite(lite: Path) -> None:

@@ -61,6 +61,7 @@ class Ran:
     outputs: list[str]  # textContent: cells scrolled out of view have no innerText
     progress_seen: list[list[int]]  # per progress view, in order
     kernel_boot: str | None  # the kernel worker's pfPythonBoot: "snapshot" or "plain"
+    console_errors: list[str]  # the page's, as "error: <text> (<url>)"
 
 
 def open_run_menu(page: Page) -> None:
@@ -141,8 +142,9 @@ def run_all(chromium: Browser, site_dir: Path,
         try:
             page = context.new_page()
             console: list[str] = []
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"[:300])
-                    if m.type == "error" else None)
+            page.on("console", lambda m: console.append(
+                f"{m.type}: {m.text} ({m.location.get('url')})"[:300])
+                if m.type == "error" else None)
             page.set_default_timeout(BOOT_TIMEOUT_MS)
             page.goto(f"{demo.origin}/lite/notebooks/index.html?path={NOTEBOOK}")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
@@ -159,7 +161,7 @@ def run_all(chromium: Browser, site_dir: Path,
                             f"console errors: {console[-10:]}")
             outputs = page.locator(".jp-OutputArea-output").all_text_contents()
             yield Ran(page, demo.origin, requests, by_service_worker, outputs,
-                      page.evaluate("pfProgressSeen"), kernel_boot(page))
+                      page.evaluate("pfProgressSeen"), kernel_boot(page), console)
         finally:
             context.close()
 
@@ -189,6 +191,12 @@ def test_run_all_gives_every_cell_its_output_and_no_traceback(ran: Ran) -> None:
     # The session is shown without its token.
     assert re.search(r"scopes\s*build, read, deploy", text) and "hidden" in text
     assert "pf_sess_" not in ran.page.content()
+
+
+def test_the_notebook_page_logs_no_error(ran: Ran) -> None:
+    # Not even for the browser's own ask for /favicon.ico, made before
+    # JupyterLite names its icon: the site has one at its root.
+    assert ran.console_errors == [], ran.console_errors
 
 
 def test_the_progress_counts_files_as_they_arrive(ran: Ran) -> None:
