@@ -437,8 +437,8 @@ def copy_pages(rewrite_html: Callable[[str], str] = lambda text: text,
             target.write_text(page)
             copied += 1
     # A page removed from static/ leaves the site too (not what the build
-    # writes beside them: favicon.ico is site_icon's).
-    generated = {"vendor", "wheels", "lite", CACHED, "favicon.ico"}
+    # writes beside them: the icon is site_icon's).
+    generated = {"vendor", "wheels", "lite", CACHED, SITE_ICON}
     for path in site.rglob("*"):
         rel = path.relative_to(site)
         if rel.parts[0] not in generated and path.is_file() and rel not in wanted:
@@ -631,6 +631,14 @@ def lite_scripts(lite: Path) -> list[Path]:
     return sorted([*(lite / "build").rglob("*.js"), *(lite / "extensions").glob("**/static/*.js")])
 
 
+def write_anew(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as a new file, not into the old one: a
+    hard-linked copy of the site (the benchmarks make them) keeps its own."""
+    staged = path.with_name(path.name + ".new")
+    staged.write_bytes(data)
+    os.replace(staged, path)
+
+
 def hint_compile_all(lite: Path) -> int:
     """Begin each of :func:`lite_scripts` with :data:`COMPILE_HINT`; return how
     many were changed (none when they already are).
@@ -652,9 +660,7 @@ def hint_compile_all(lite: Path) -> int:
         script = path.read_bytes()
         if script.startswith(COMPILE_HINT):
             continue
-        hinted = path.with_name(path.name + ".hinted")
-        hinted.write_bytes(COMPILE_HINT + script)
-        os.replace(hinted, path)
+        write_anew(path, COMPILE_HINT + script)
         changed += 1
     return changed
 
@@ -779,10 +785,8 @@ def put_at_top(lite: Path, mark: str, script: str) -> list[Path]:
         put = html.replace("<head>\n", "<head>\n" + script, 1)
         if put == html:
             raise SystemExit(f"build: no <head> in {page}; JupyterLite's pages changed")
-        if put != before:  # a new file: a hard-linked copy keeps its own
-            staged = page.with_name(page.name + ".kept")
-            staged.write_text(put)
-            os.replace(staged, page)
+        if put != before:
+            write_anew(page, put.encode())
     return pages
 
 
@@ -873,22 +877,21 @@ def warm_code_cache(lite: Path) -> list[Path]:
     return put_at_top(lite, WARM_MARK, WARM_SCRIPT.replace("BUILD", json.dumps(build)))
 
 
+SITE_ICON = "favicon.ico"
+
+
 def site_icon(site: Path) -> None:
     """Put JupyterLite's icon at the site's root, as ``favicon.ico``.
 
     JupyterLite's pages name their icon only once their scripts run, so the
     browser first asks the origin for ``/favicon.ico``. Without one there,
     that 404 was an error in the console on every notebook visit. (The demo
-    pages name an empty icon of their own.) Written as a new file, so a
-    hard-linked copy of the site keeps its own.
+    pages name an empty icon of their own.)
     """
     icon = site / "lite" / "static" / "favicons" / "favicon.ico"
-    target = site / "favicon.ico"
-    if not icon.is_file() or (target.is_file() and target.read_bytes() == icon.read_bytes()):
-        return
-    fresh = target.with_name(target.name + ".new")
-    shutil.copyfile(icon, fresh)
-    os.replace(fresh, target)
+    target = site / SITE_ICON
+    if icon.is_file() and not (target.is_file() and target.read_bytes() == icon.read_bytes()):
+        write_anew(target, icon.read_bytes())
 
 
 def quicken_lite(lite: Path) -> None:

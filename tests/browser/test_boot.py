@@ -299,7 +299,7 @@ def test_compile_hints_go_on_jupyterlites_scripts_alone(tmp_path: Path) -> None:
     assert elsewhere.read_bytes() == scripts["build/jlab_core.a86436d.js"]
     assert build_py.hint_compile_all(lite) == 0  # once is enough
     assert (lite / "build/notebooks/bundle.js").read_bytes() == hint + b"var a=1;"
-    assert sorted(p.name for p in lite.rglob("*.hinted")) == []
+    assert sorted(p.name for p in lite.rglob("*.new")) == []
 
 
 def test_the_notebook_page_alone_goes_without_a_stored_workspace(tmp_path: Path) -> None:
