@@ -1251,10 +1251,13 @@ def tree_hash(folder: Path) -> str:
 
 
 # What the boot module asks for at once, for Pyodide to find when it starts
-# (names in the runtime's folder): the pages' Pyodide reads the runtime's own
-# lock file; the kernel is given its own (in KERNEL_LOCK_DIR).
+# (URLs relative to the runtime's folder, _v/pyodide-*/): the pages' Pyodide
+# reads the runtime's own lock file; the kernel is given its own (in
+# KERNEL_LOCK_DIR of the notebook site, site/lite/). Pyodide asks for the
+# lock only once the snapshot is in, and waited for it there 20-110 ms of a
+# returning notebook visit.
 PAGE_EARLY = json.dumps(["python_stdlib.zip", "pyodide-lock.json"])
-KERNEL_EARLY = json.dumps(["python_stdlib.zip"])
+KERNEL_EARLY = json.dumps(["python_stdlib.zip", f"../../lite/{KERNEL_LOCK_DIR}/pyodide-lock.json"])
 
 
 def cached_names(site: Path, snapshot: Path | None,

@@ -51,9 +51,16 @@ from pyodide.ffi import can_run_sync, run_sync
 # jedi completing reads parso's grammar from them too.
 import jedi
 completions = [c.name for c in jedi.Script("import json; json.dum").complete()]
-# Those files keep their build-time modification times, and can be written
-# and grown like any other (this kernel is thrown away).
-import os
+# Every file of the archive is where the archive says, with its size and
+# build-time modification time, and they can be written and grown like any
+# other file (this kernel is thrown away).
+import os, site
+written_files = {}
+for folder, _, names in os.walk(site.getsitepackages()[0]):
+    for name in names:
+        stat = os.stat(os.path.join(folder, name))
+        written_files[os.path.relpath(os.path.join(folder, name), "/")] = [
+            stat.st_size, stat.st_mtime_ns // 1_000_000]
 times = {os.path.relpath(m.__file__, "/"): os.stat(m.__file__).st_mtime_ns // 1_000_000
          for m in (jedi, jedi.api)}
 with open(jedi.__file__, "rb") as f:
@@ -74,6 +81,7 @@ json.dumps({
     "kernel": type(pyodide_kernel.kernel_instance).__name__,
     "stdout": type(sys.stdout).__name__,
     "times": times,
+    "files": written_files,
     "written": written,
     "neighbour_starts": neighbour[:40].decode(),
     "completions": completions,
@@ -131,6 +139,9 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
     # The boot module wrote the kernel's files with the archive's times, as
     # files like any other: one written over and grown, its neighbour intact.
     files = archived(site_dir, module)
+    assert all(path.startswith("lib/python3") and "/site-packages/" in path for path in files)
+    assert {path: found["files"].get(path) for path in files} == {
+        path: [len(data), mtime] for path, (mtime, data) in files.items()}
     assert found["times"] == {path: files[path][0] for path in found["times"]}, found["times"]
     assert found["written"] is True
     neighbour = next(p for p in found["times"] if p.endswith("api/__init__.py"))
