@@ -53,7 +53,8 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +333,42 @@ def inline_config(config: dict[str, Any]) -> str:
     return html.escape(text, quote=False).replace("'", "&#39;")
 
 
+# One build at a time in a checkout: each of pytest's worker processes builds
+# the site when its session starts (tests/browser/conftest.py), and two builds
+# at once rewrote the same files under each other ("No such file or
+# directory: site/lite/lab/index.html.new").
+BUILD_LOCK = ROOT / "build" / ".build.lock"
+
+
+@contextmanager
+def one_build_at_a_time() -> Iterator[None]:
+    """Hold :data:`BUILD_LOCK` (an exclusive ``flock``), saying so when another
+    build holds it and this one waits. Where there is no ``fcntl`` (Windows),
+    builds are not kept apart."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_LOCK, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("waiting for another build of this checkout to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build() -> Path:
+    with one_build_at_a_time():
+        return build_site()
+
+
+def build_site() -> Path:
     started = time.monotonic()
     npm_ci()
     SITE.mkdir(exist_ok=True)

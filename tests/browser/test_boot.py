@@ -16,6 +16,8 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 import zipfile
 from collections import Counter
@@ -134,6 +136,59 @@ def test_the_site_is_built_with_a_snapshot_and_bytecode(site_dir: Path) -> None:
     compiled = {n for n in names if n.endswith(".pyc")}
     assert len(compiled) == len(modules), sorted(modules)
     assert all("/__pycache__/" in n and ".cpython-3" in n for n in compiled)
+
+
+# A process that builds the way build() does, holding the build lock, and
+# says when it has it.
+HOLD_THE_BUILD_LOCK = f"""
+import importlib.util
+spec = importlib.util.spec_from_file_location("pf_build_py_lock", {str(REPO / "build.py")!r})
+build_py = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_py)
+with build_py.one_build_at_a_time():
+    print("building", flush=True)
+"""
+
+
+def test_a_second_build_of_the_checkout_waits_for_the_first() -> None:
+    """Each pytest worker builds the site as its session starts: the second
+    waits for the first, and says so, rather than rewriting its files."""
+    fcntl = pytest.importorskip("fcntl")
+    build_py = load_build_py()
+    build_py.BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(build_py.BUILD_LOCK, "w") as first:
+        fcntl.flock(first, fcntl.LOCK_EX)
+        second = subprocess.Popen([sys.executable, "-c", HOLD_THE_BUILD_LOCK],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert second.stdout is not None
+            assert second.stdout.readline() == (
+                "build: waiting for another build of this checkout to finish\n")
+        finally:
+            fcntl.flock(first, fcntl.LOCK_UN)
+    out, _ = second.communicate(timeout=60)
+    assert (second.returncode, out) == (0, "building\n")
+
+
+def test_a_build_holds_the_lock_while_it_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    build_py = load_build_py()
+    held = []
+
+    def build_site() -> Path:
+        with open(build_py.BUILD_LOCK, "w") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(True)
+            else:
+                fcntl.flock(other, fcntl.LOCK_UN)
+                held.append(False)
+        return Path(build_py.SITE)
+
+    monkeypatch.setattr(build_py, "build_site", build_site)
+    assert build_py.build() == build_py.SITE
+    assert held == [True]
 
 
 def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
