@@ -811,15 +811,15 @@ def keep_service_worker(lite: Path) -> list[Path]:
 
 def put_at_top(lite: Path, mark: str, script: str) -> list[Path]:
     """Put ``script`` (which begins with ``mark``) at the top of each JupyterLite
-    app page's ``<head>``, in place of any an earlier build put there (an
-    empty ``script``: only take that away); return the pages."""
+    app page's ``<head>``, in place of any an earlier build put there; return
+    the pages."""
     pages = sorted(page for page in lite.glob("*/index.html")
                    if "jupyter-config-data" in page.read_text())
     for page in pages:
         before = page.read_text()
         html = re.sub(re.escape(mark) + r".*?</script>\n", "", before, flags=re.S)
-        put = html.replace("<head>\n", "<head>\n" + script, 1) if script else html
-        if script and put == html:
+        put = html.replace("<head>\n", "<head>\n" + script, 1)
+        if put == html:
             raise SystemExit(f"build: no <head> in {page}; JupyterLite's pages changed")
         if put != before:
             write_anew(page, put.encode())
@@ -1276,106 +1276,6 @@ def set_kernel_boot(lite: Path, module: str | None) -> None:
     text = json.dumps(config, indent=2) + "\n"
     if path.read_text() != text:
         path.write_text(text)
-    kernel_ahead(lite, None if module is None else options)
-
-
-# The notebook's kernel, started with its page. JupyterLab asks for a kernel
-# only once it has drawn the notebook: on a returning visit, 0.5-0.65 s after
-# the notebook showed, with the page's thread busy all the while; the
-# kernel's worker then spent 0.65-0.95 s compiling the runtime, reading the
-# snapshot and starting Python from it, before the kernel's own start. On a
-# page that opens a notebook (``?path=….ipynb``) and that JupyterLite's
-# service worker controls (a returning visit: the kernel's worker then gets
-# the drive, as the kernel's own would), the script below makes the kernel's
-# worker at once, from AHEAD_WORKER: JupyterLite's own worker script,
-# imported as it is, after which the kernel's boot module starts Python
-# (bootAhead) with the options the site's config gives the kernel. When
-# JupyterLite then makes its kernel's worker (``new Worker`` of its own
-# script), it is handed this one, already up, and the boot module's
-# loadPyodide hands the kernel the Python started ahead, if asked with the
-# same options (else it starts Python again, and says why in the console).
-# Only JupyterLite's first kernel of the page is handed it; a page that makes
-# none within two minutes lets it go. Not where the page is cross-origin
-# isolated: the kernel's worker is another script there.
-KERNEL_WORKER = "comlink.worker.*.js"  # JupyterLite's, in KERNEL_EXTENSION
-AHEAD_WORKER = "pf-kernel-worker"      # ours, beside it: <name>.<16 hex>.js
-AHEAD_MARK = "<script data-pf-kernel-ahead>"
-AHEAD_SCRIPT = """<script data-pf-kernel-ahead>
-  // pf_browser: make this notebook's kernel worker now, and start its
-  // Python; JupyterLite's kernel is handed it. See build.py, kernel_ahead().
-  (() => {
-    const opens = (new URLSearchParams(location.search).get("path") ?? "").endsWith(".ipynb");
-    if (!opens || typeof Worker !== "function" || globalThis.crossOriginIsolated
-        || !navigator.serviceWorker?.controller) return;
-    const own = new URL(__KERNEL_WORKER__, document.baseURI).href;
-    const Native = Worker;
-    let ahead = new Native(new URL(__AHEAD_WORKER__, document.baseURI), { type: "module" });
-    const letGo = setTimeout(() => {
-      ahead.terminate();
-      ahead = null;
-      window.Worker = Native;
-    }, 120_000);
-    window.Worker = new Proxy(Native, {
-      construct(target, args, newTarget) {
-        if (ahead && new URL(args[0], document.baseURI).href === own) {
-          const worker = ahead;
-          ahead = null;
-          clearTimeout(letGo);
-          window.Worker = Native;
-          return worker;
-        }
-        return Reflect.construct(target, args, newTarget);
-      },
-    });
-  })();
-</script>
-"""
-AHEAD_WORKER_SCRIPT = """\
-// pf_browser: JupyterLite's kernel worker, made by the notebook's page as it
-// starts; it starts the kernel's Python at once. See build.py, kernel_ahead().
-import "./__KERNEL_WORKER__";
-
-const root = new URL("__ROOT__", import.meta.url);  // the notebook site's
-const options = __OPTIONS__;
-for (const [key, value] of Object.entries(options)) {
-  // As JupyterLite's kernel extension gives them to the kernel.
-  if (key.endsWith("URL") && typeof value === "string") options[key] = new URL(value, root).href;
-}
-import("__MODULE__")
-  .then((boot) => boot.bootAhead(options))
-  .catch((error) => console.warn("The kernel's Python could not be started ahead:", error));
-"""
-
-
-def kernel_ahead(lite: Path, options: dict[str, Any] | None) -> None:
-    """Start the notebook's kernel with its page (see the comment above KERNEL_WORKER):
-    write AHEAD_WORKER into KERNEL_EXTENSION, for the kernel's boot module
-    (``pyodideUrl`` in jupyter-lite.json) and loadPyodide ``options``, and
-    AHEAD_SCRIPT at the top of each app page; or, without ``options`` (no boot
-    module of ours), take them away."""
-    static = lite / KERNEL_EXTENSION
-    keep = page_script = ""
-    if options is not None:
-        [own] = static.glob(KERNEL_WORKER)
-        config = json.loads((lite / "jupyter-lite.json").read_text())
-        module = config["jupyter-config-data"]["litePluginSettings"][
-            "@jupyterlite/pyodide-kernel-extension:kernel"]["pyodideUrl"]
-        up = "../" * len(KERNEL_EXTENSION.parts)  # from the worker to the site (lite/)
-        script = COMPILE_HINT.decode() + AHEAD_WORKER_SCRIPT
-        for key, value in {"KERNEL_WORKER": own.name, "ROOT": up,
-                           "OPTIONS": json.dumps(options),
-                           "MODULE": up + module.removeprefix("./")}.items():
-            script = script.replace(f"__{key}__", value)
-        keep = f"{AHEAD_WORKER}.{hashlib.sha256(script.encode()).hexdigest()[:16]}.js"
-        if not (static / keep).is_file():
-            write_anew(static / keep, script.encode())
-        page_script = AHEAD_SCRIPT.replace("__KERNEL_WORKER__", json.dumps(
-            f"../{KERNEL_EXTENSION.as_posix()}/{own.name}")).replace(
-            "__AHEAD_WORKER__", json.dumps(f"../{KERNEL_EXTENSION.as_posix()}/{keep}"))
-    for old in static.glob(f"{AHEAD_WORKER}.*.js"):
-        if old.name != keep:
-            old.unlink()
-    put_at_top(lite, AHEAD_MARK, page_script)
 
 
 def tree_hash(folder: Path) -> str:

@@ -437,54 +437,7 @@ const memory = snapshotMemory().catch((error) => {
 const files = askFiles().catch((error) => ({ error }));
 if (!snapshotURL && snapshotUsable) remember(null);
 
-// A kernel's Python, started before the kernel asks for it (build.py,
-// kernel_ahead(): the notebook's page makes the kernel's worker as it starts,
-// and the worker calls bootAhead with the options the site's config gives the
-// kernel), then handed to the kernel's loadPyodide() if it asks with the same
-// options: { options, pyodide } until then, null once taken.
-let ahead = null;
-
-export function bootAhead(options = {}) {
-  if (ahead || globalThis.pfKernelAhead) return;
-  ahead = { options, pyodide: boot(options) };
-  ahead.pyodide.catch(() => {});  // said when the kernel asks for it
-  globalThis.pfKernelAhead = "started";  // for tests
-}
-
 export async function loadPyodide(options = {}) {
-  if (!ahead) return boot(options);
-  const { options: planned, pyodide: started } = ahead;
-  ahead = null;
-  if (settings(planned) !== settings(options)) {
-    console.warn("The kernel's Python was started ahead with other options; starting it again.");
-    globalThis.pfKernelAhead = "other options";
-    return boot(options, snapshotMemory().catch(() => null));
-  }
-  let pyodide;
-  try {
-    pyodide = await started;
-  } catch (error) {
-    console.warn("The kernel's Python started ahead failed; starting it again:", error);
-    globalThis.pfKernelAhead = "failed";
-    return boot(options, snapshotMemory().catch(() => null));
-  }
-  // What loadPyodide() does with them (Pyodide's initializeStreams).
-  if (options.stdin) pyodide.setStdin({ stdin: options.stdin });
-  if (options.stdout) pyodide.setStdout({ batched: options.stdout });
-  if (options.stderr) pyodide.setStderr({ batched: options.stderr });
-  globalThis.pfKernelAhead = "used";
-  return pyodide;
-}
-
-// What of loadPyodide()'s options a boot depends on, as a string: not the
-// streams (functions, set on the booted Python), nor indexURL (set here).
-function settings(options) {
-  return JSON.stringify(Object.keys(options).sort()
-    .filter((key) => key !== "indexURL" && typeof options[key] !== "function")
-    .map((key) => [key, options[key]]));
-}
-
-async function boot(options, snapshotAnswer = memory) {
   const { loadPyodide: loadPlain } = await plain;
   // PyScript passes the folder of this module as indexURL: the runtime is
   // elsewhere. The kernel lists as `packages` what it need not install:
@@ -493,7 +446,7 @@ async function boot(options, snapshotAnswer = memory) {
   if (filesURL) delete config.packages;
   // Pyodide starts only once the snapshot is in: a plain boot started beside
   // a snapshot boot that then fails would fetch the runtime twice.
-  const snapshot = await snapshotAnswer;
+  const snapshot = await memory;
   let pyodide = null;
   if (snapshot?.memory) {
     // Pyodide copies the memory in: neither copy is kept here after this boot.

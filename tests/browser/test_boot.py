@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -484,72 +484,6 @@ def test_each_app_page_warms_its_scripts_once_per_build(tmp_path: Path) -> None:
     build_py.keep_service_worker(tmp_path)
     html = (tmp_path / "notebooks" / "index.html").read_text()
     assert html.index(build_py.KEEP_WORKER_MARK) < html.index(build_py.WARM_MARK)
-
-
-def test_the_kernel_starts_with_its_page_only_from_our_boot_module(tmp_path: Path) -> None:
-    """Pointing the kernel at a boot module of ours writes the worker that
-    starts it ahead (JupyterLite's own worker, then the boot module, with the
-    kernel's options) and the script that makes that worker, once; a new
-    module gets a new worker, and Pyodide's own module neither (test_lite.py
-    runs it in Chromium)."""
-    from pf_demo.app import cached_for_good
-
-    build_py = load_build_py()
-    lite = tmp_path / "lite"
-    static = lite / build_py.KERNEL_EXTENSION
-    static.mkdir(parents=True)
-    (static / "comlink.worker.c654f1f92d96ff96.js").write_text("export {};\n")
-    kernel = "@jupyterlite/pyodide-kernel-extension:kernel"
-    (lite / "jupyter-lite.json").write_text(json.dumps({"jupyter-config-data": {
-        "litePluginSettings": {kernel: {"loadPyodideOptions": {
-            "lockFileURL": "./kernel-packages/pyodide-lock.json"}}}}}))
-    app = '<html>\n<head>\n<script id="jupyter-config-data">{}</script>\n</head></html>\n'
-    (lite / "notebooks").mkdir()
-    (lite / "notebooks" / "index.html").write_text(app)
-    site = "http://127.0.0.1:8000/"
-
-    def ahead() -> tuple[str, str]:
-        [worker] = static.glob("pf-kernel-worker.*.js")
-        assert re.fullmatch(r"pf-kernel-worker\.[0-9a-f]{16}\.js", worker.name)
-        # Named by its content, so cached for good, as JupyterLite's scripts are.
-        assert cached_for_good("lite/" + worker.relative_to(lite).as_posix())
-        html = (lite / "notebooks" / "index.html").read_text()
-        assert html.count(build_py.AHEAD_MARK) == 1
-        assert html.startswith("<html>\n<head>\n" + build_py.AHEAD_MARK)
-        page = site + "lite/notebooks/index.html"
-        made = re.search(r"new Native\(new URL\((\"[^\"]+\")", html)
-        own = re.search(r"const own = new URL\((\"[^\"]+\")", html)
-        assert made and own, html[:800]
-        assert urljoin(page, json.loads(made.group(1))) == (
-            site + "lite/" + (static / worker.name).relative_to(lite).as_posix())
-        assert urljoin(page, json.loads(own.group(1))) == (
-            site + "lite/extensions/@jupyterlite/pyodide-kernel-extension/static/"
-            "comlink.worker.c654f1f92d96ff96.js")
-        script = worker.read_text()
-        assert script.startswith(build_py.COMPILE_HINT.decode())  # left as it is
-        assert 'import "./comlink.worker.c654f1f92d96ff96.js";' in script
-        module = re.search(r'import\("([^"]+)"\)', script)
-        root = re.search(r'const root = new URL\("([^"]+)", import.meta.url\)', script)
-        assert module and root
-        worker_url = site + "lite/" + worker.relative_to(lite).as_posix()
-        assert urljoin(worker_url, root.group(1)) == site + "lite/"
-        assert "__" not in script, script
-        return worker.name, urljoin(worker_url, module.group(1))
-
-    for _ in range(2):
-        build_py.set_kernel_boot(lite, "./_v/kernel-1111.mjs")
-    first, module = ahead()
-    assert module == site + "_v/kernel-1111.mjs"
-    options = json.loads((lite / "jupyter-lite.json").read_text())[
-        "jupyter-config-data"]["litePluginSettings"][kernel]["loadPyodideOptions"]
-    assert json.dumps(options) in (static / first).read_text()
-    assert options["packages"] == build_py.KERNEL_PACKAGES
-    build_py.set_kernel_boot(lite, "./_v/kernel-2222.mjs")
-    second, module = ahead()
-    assert second != first and module == site + "_v/kernel-2222.mjs"
-    build_py.set_kernel_boot(lite, None)
-    assert list(static.glob("pf-kernel-worker.*")) == []
-    assert (lite / "notebooks" / "index.html").read_text() == app
 
 
 def test_the_built_notebook_sites_scripts_ask_to_be_compiled_whole(site_dir: Path) -> None:

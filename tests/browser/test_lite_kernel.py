@@ -30,7 +30,7 @@ BOOT = """async (url) => {
   });
   const ready = await next();
   globalThis.pfKernel = { worker, next };
-  return ready;
+  return ready.ready;
 }"""
 
 RUN = """async (code) => {
@@ -95,18 +95,6 @@ json.dumps({
 """
 
 
-# Python's own streams, as the kernel's loadPyodide options catch them; and
-# the lock this Python was started with (the "other" options name another).
-PROBE = """
-import json, os
-import pyodide_js, pyodide_kernel
-os.write(1, b"pf-stdout-probe\\n")
-os.write(2, b"pf-stderr-probe\\n")
-json.dumps({"kernel": type(pyodide_kernel.kernel_instance).__name__,
-            "lock": pyodide_js.lockfileBaseUrl})
-"""
-
-
 def kernel_module(site: Path) -> str:
     config = json.loads((site / "lite" / "jupyter-lite.json").read_text())
     url = config["jupyter-config-data"]["litePluginSettings"][KERNEL]["pyodideUrl"]
@@ -140,7 +128,7 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
         origin = test_origin.origin
         url = (f"{origin}/_test/kernel_worker.mjs?module={origin}{module}"
                f"&lock={origin}/lite/kernel-packages/pyodide-lock.json")
-        boot = page.evaluate(BOOT, url, timeout=180)["ready"]
+        boot = page.evaluate(BOOT, url, timeout=180)
         answer = page.evaluate(RUN, CHECK, timeout=180)
         assert "error" not in answer, answer
         found = json.loads(answer["result"])
@@ -165,36 +153,3 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
     assert found["base"] == found["base_now"] == f"{test_origin.origin}/lite/kernel-packages/"
     assert {"ipython", "jedi", "micropip", "pyodide-kernel"} <= set(found["micropip_lists"])
 
-
-
-def test_the_kernels_python_started_ahead_is_handed_to_it_in_every_engine(
-        engine: Browser, test_origin: StaticServer, site_dir: Path) -> None:
-    """Python started ahead (bootAhead, as the notebook's page has the kernel's
-    worker do) is what the kernel's loadPyodide then gets, with the kernel's
-    own streams; when the kernel asks with other options (here, started
-    ahead with the runtime's lock, asked for with the kernel's), Python is
-    started again, with the kernel's, and the console says so."""
-    module = kernel_module(site_dir)
-    origin = test_origin.origin
-    url = (f"{origin}/_test/kernel_worker.mjs?module={origin}{module}"
-           f"&lock={origin}/lite/kernel-packages/pyodide-lock.json")
-    jspi = engine.engine != "webkit"
-    # Both ways in Chromium; the same options elsewhere (a plain boot, in
-    # WebKit, takes a while).
-    for ahead in ("same", "other") if engine.engine == "chromium" else ("same",):
-        with engine.page() as page:
-            page.goto(f"{origin}/_test/pyodide.html")
-            ready = page.evaluate(BOOT, f"{url}&ahead={ahead}", timeout=180)
-            answer = page.evaluate(RUN, PROBE, timeout=180)
-        assert "error" not in answer, answer
-        assert ready["ready"] == ("snapshot" if jspi else "plain")
-        if ahead == "same":
-            assert ready["ahead"] == "used"
-            assert not any("ahead" in text for text in ready["warned"]), ready["warned"]
-        else:
-            assert ready["ahead"] == "other options"
-            assert any("started ahead with other options" in text
-                       for text in ready["warned"]), ready["warned"]
-        assert json.loads(answer["result"]) == {
-            "kernel": "PyodideKernel", "lock": f"{origin}/lite/kernel-packages/"}
-        assert answer["stdout"] == ["pf-stdout-probe"] and answer["stderr"] == ["pf-stderr-probe"]
