@@ -198,7 +198,13 @@ def pf_browser_wheel(wheels: Path) -> str:
 def browser_only(wheel: Path, target: Path) -> None:
     """Copy ``wheel`` to ``target`` with only what a browser loads: the
     ``pf_browser`` package and its dist-info, without the server's extra,
-    its script, or its package; RECORD rewritten to match (PEP 376/427)."""
+    its script, its package, or the README as its long description; RECORD
+    rewritten to match (PEP 376/427).
+
+    Without the README, the site's wheel (and so its cached name, and the
+    snapshots and page archives made from it) depends only on what a browser
+    runs: an edit of the README neither sends a returning visitor a new
+    runtime nor makes a fresh clone's site differ from one built before it."""
     kept: list[tuple[str, bytes]] = []
     with zipfile.ZipFile(wheel) as src:
         dist_info = next(n.split("/")[0] for n in src.namelist()
@@ -212,7 +218,7 @@ def browser_only(wheel: Path, target: Path) -> None:
                 continue
             data = src.read(name)
             if name == f"{dist_info}/METADATA":
-                data = _without_extras(data)
+                data = _browser_metadata(data)
             kept.append((name, data))
     record = [f"{name},sha256={_urlsafe_digest(data)},{len(data)}" for name, data in kept]
     record.append(f"{dist_info}/RECORD,,")
@@ -234,13 +240,24 @@ def write_zip(target: Path, entries: list[tuple[str, bytes]]) -> None:
     tmp.replace(target)
 
 
-def _without_extras(metadata: bytes) -> bytes:
-    """METADATA without Provides-Extra and the extras' Requires-Dist (the server's)."""
-    head, sep, body = metadata.decode().partition("\n\n")
-    lines = [ln for ln in head.split("\n")
-             if not ln.startswith("Provides-Extra:")
-             and not (ln.startswith("Requires-Dist:") and "extra ==" in ln)]
-    return ("\n".join(lines) + sep + body).encode()
+def _browser_metadata(metadata: bytes) -> bytes:
+    """METADATA's headers without Provides-Extra and the extras' Requires-Dist
+    (the server's), and without the long description (the README: its body,
+    and its Description-Content-Type)."""
+    head = metadata.decode().partition("\n\n")[0]
+    lines: list[str] = []
+    dropping = False
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t"):  # a folded header's next line goes with it
+            if not dropping:
+                lines.append(line)
+            continue
+        dropping = (line.startswith(("Provides-Extra:", "Description:",
+                                     "Description-Content-Type:"))
+                    or (line.startswith("Requires-Dist:") and "extra ==" in line))
+        if not dropping:
+            lines.append(line)
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _urlsafe_digest(data: bytes) -> str:

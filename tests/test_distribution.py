@@ -39,9 +39,9 @@ def check_browser_wheel(path: Path) -> None:
         assert tops == {"pf_browser", dist_info}, tops
         assert f"{dist_info}/entry_points.txt" not in names  # no promptfloe-server script
         metadata = wheel.read(f"{dist_info}/METADATA").decode()
-        head = metadata.partition("\n\n")[0]
-        assert f"\nVersion: {pf_browser.__version__}\n" in head
-        assert "Provides-Extra" not in head and "extra ==" not in head
+        assert "\n\n" not in metadata and "Description" not in metadata  # no README
+        assert f"\nVersion: {pf_browser.__version__}\n" in metadata
+        assert "Provides-Extra" not in metadata and "extra ==" not in metadata
         record = wheel.read(f"{dist_info}/RECORD").decode().splitlines()
         listed = {}
         for line in record:
@@ -70,8 +70,10 @@ def test_browser_only_keeps_pf_browser_and_its_metadata(tmp_path: Path) -> None:
             f"Metadata-Version: 2.4\nName: pf_browser\nVersion: {version}\n"
             "Requires-Dist: httpx<1,>=0.27; sys_platform != 'emscripten'\n"
             "Provides-Extra: server\n"
-            "Requires-Dist: starlette<2,>=0.37; extra == 'server'\n\n"
-            "# pf_browser\n\nProvides-Extra: in the README body stays.\n"))
+            "Requires-Dist: starlette<2,>=0.37; extra == 'server'\n"
+            "Description: an old-style description,\n        folded onto a second line\n"
+            "Description-Content-Type: text/markdown\n\n"
+            "# pf_browser\n\nThe README, as the long description.\n"))
         wheel.writestr(f"{dist_info}/entry_points.txt", "[console_scripts]\n")
         wheel.writestr(f"{dist_info}/licenses/LICENSE", "MIT\n")
         wheel.writestr(f"{dist_info}/RECORD", "stale\n")
@@ -80,9 +82,31 @@ def test_browser_only_keeps_pf_browser_and_its_metadata(tmp_path: Path) -> None:
     check_browser_wheel(cut)
     with zipfile.ZipFile(cut) as wheel:
         metadata = wheel.read(f"{dist_info}/METADATA").decode()
-        assert "Requires-Dist: httpx<1,>=0.27; sys_platform != 'emscripten'" in metadata
-        assert "Provides-Extra: in the README body stays." in metadata
+        assert metadata == (f"Metadata-Version: 2.4\nName: pf_browser\nVersion: {version}\n"
+                            "Requires-Dist: httpx<1,>=0.27; sys_platform != 'emscripten'\n")
         assert f"{dist_info}/licenses/LICENSE" in wheel.namelist()
+
+
+def test_the_sites_wheel_does_not_change_with_the_readme(tmp_path: Path) -> None:
+    # Distribution wheels that differ only in their long description (the
+    # README) cut to the same bytes: the same cached name for the site.
+    build_py = load_build_py()
+    version = pf_browser.__version__
+    dist_info = f"pf_browser-{version}.dist-info"
+    cuts: list[bytes] = []
+    for readme in ("# pf_browser\n\nOne README.\n", "# pf_browser\n\nAnother, longer README.\n"):
+        full = tmp_path / f"full-{len(cuts)}.whl"
+        with zipfile.ZipFile(full, "w") as wheel:
+            wheel.writestr("pf_browser/__init__.py", "x = 1\n")
+            wheel.writestr(f"{dist_info}/METADATA", (
+                f"Metadata-Version: 2.4\nName: pf_browser\nVersion: {version}\n"
+                f"Description-Content-Type: text/markdown\n\n{readme}"))
+            wheel.writestr(f"{dist_info}/RECORD", "stale\n")
+        cut = tmp_path / f"cut-{len(cuts)}" / f"pf_browser-{version}-py3-none-any.whl"
+        cut.parent.mkdir()
+        build_py.browser_only(full, cut)
+        cuts.append(cut.read_bytes())
+    assert cuts[0] == cuts[1]
 
 
 def test_the_sites_wheel_holds_pf_browser_only() -> None:
