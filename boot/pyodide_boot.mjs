@@ -314,6 +314,22 @@ function fail(message) {
   throw new Error(message);
 }
 
+// What a snapshot would otherwise hand every visitor alike: the state of
+// the `random` module's generator, seeded once, when the snapshot was made.
+// Every Python booted from it would draw the same numbers (the same retry
+// jitter in every browser, so clients that failed together would retry
+// together), and tempfile's names would repeat. Seeded here from
+// os.urandom (the browser's crypto.getRandomValues), as a fresh Python
+// seeds itself. (The hash secret cannot be changed once Python runs: every
+// visit shares the snapshot's, as readable as the snapshot is.)
+const RESEED = `
+import sys
+if "random" in sys.modules:
+    sys.modules["random"].seed()
+if "tempfile" in sys.modules:
+    sys.modules["tempfile"]._name_sequence = None
+`;
+
 // Python's import system keeps each folder's listing; these files are new to
 // it. importlib.invalidate_caches() does this and also imports
 // importlib.metadata to clear its caches (about 0.35 s in a page whose
@@ -459,6 +475,7 @@ export async function loadPyodide(options = {}) {
         ...config, _loadSnapshot: bytes, _snapshotDeserializer: deserialize }),
       Math.ceil((bytes.length - header) / 65536));
       booted = restored;
+      restored.runPython(RESEED);
       if (afterSnapshot) restored.runPython(afterSnapshot);
       pyodide = restored;  // else a plain boot, below
       globalThis.pfPythonBoot = "snapshot";

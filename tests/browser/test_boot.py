@@ -684,6 +684,32 @@ def test_writing_the_pages_files_imports_nothing_more(page: Page, demo: Demo,
     assert run_probe(page, demo, site_dir, "index.html", script, "found") == "demo_ui"
 
 
+RANDOM_PROBE = """
+import sys
+held = "random" in sys.modules  # pf_browser imports it: in the snapshot
+import js, json, random, tempfile
+js.document.body.dataset.draws = json.dumps({
+    "boot": getattr(js, "pfPythonBoot", None), "held": held,
+    "random": [random.random() for _ in range(3)],
+    "tempfile": next(tempfile._get_candidate_names())})
+"""
+
+
+@pytest.mark.parametrize("demo_page", ["index.html", "worker.html", "sync.html"])
+def test_each_visit_booted_from_the_snapshot_draws_its_own_random_numbers(
+        page: Page, demo: Demo, site_dir: Path, demo_page: str) -> None:
+    """The snapshot was made once, with `random` imported and seeded: the
+    boot module seeds it again from the browser's randomness, so two visits
+    (the first from the fetched snapshot, the next from the kept copy) never
+    share retry jitter or anything else drawn from it."""
+    visits = [json.loads(run_probe(page, demo, site_dir, demo_page, RANDOM_PROBE, "draws"))
+              for _ in range(2)]
+    assert [v["boot"] for v in visits] == ["snapshot", "snapshot"], visits
+    assert all(v["held"] for v in visits), visits
+    assert visits[0]["random"] != visits[1]["random"], visits
+    assert visits[0]["tempfile"] != visits[1]["tempfile"], visits
+
+
 def run_probe(page: Page, demo: Demo, site_dir: Path, demo_page: str, script: str,
               key: str) -> str:
     """Run ``script`` on a page of the demo's origin with ``demo_page``'s

@@ -40,6 +40,13 @@ RUN = """async (code) => {
   return await answer;
 }"""
 
+DRAWS = """
+import sys
+held = "random" in sys.modules  # the kernel's packages import it: in the snapshot
+import json, random
+json.dumps({"held": held, "random": [random.random() for _ in range(3)]})
+"""
+
 CHECK = """
 import json, sys
 import js, micropip, pyodide_js
@@ -129,9 +136,19 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
         url = (f"{origin}/_test/kernel_worker.mjs?module={origin}{module}"
                f"&lock={origin}/lite/kernel-packages/pyodide-lock.json")
         boot = page.evaluate(BOOT, url, timeout=180)
+        draws = [page.evaluate(RUN, DRAWS, timeout=60)]
         answer = page.evaluate(RUN, CHECK, timeout=180)
         assert "error" not in answer, answer
         found = json.loads(answer["result"])
+        # A second kernel, booted from the same snapshot (the kept copy):
+        # the boot module seeded `random` again in each.
+        page.evaluate("globalThis.pfKernel.worker.terminate() ?? true")
+        assert page.evaluate(BOOT, url, timeout=180) == boot
+        draws.append(page.evaluate(RUN, DRAWS, timeout=60))
+    assert all("error" not in d for d in draws), draws
+    first, second = (json.loads(d["result"]) for d in draws)
+    assert first["held"] and second["held"], draws
+    assert first["random"] != second["random"], draws
     jspi = page.engine != "webkit"
     assert boot == ("snapshot" if jspi else "plain")
     assert found["kernel"] == "PyodideKernel" and found["stdout"] == "LiteStream"
