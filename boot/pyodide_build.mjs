@@ -40,6 +40,7 @@
 //       loadPackagesFromImports, micropip's loadPackage, loadedPackages and
 //       _api.install) are written as {pyodide: <name>, kind}, and the boot
 //       module binds them to the booted Pyodide again.
+import nodeCrypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -52,6 +53,36 @@ if (!command || !pyodideDir || !input || !out) {
                 + "<pyodide dir> <wheel or stdlib module> <out>");
   process.exit(2);
 }
+
+// A snapshot made twice from the same inputs is the same bytes, so every
+// build (a fresh clone's, a deploy's) names it alike (the site names it by
+// its content) and a returning visitor keeps it across builds. What made
+// two differ: the randomness Python drew as it started and imported (its
+// hash secret, random's seed, tempfile's names) and the times it kept.
+// Here the randomness is a fixed sequence and the clocks start at a fixed
+// instant and move 1 µs at each reading. Neither reaches a visitor as
+// such: the boot module seeds random again at every boot, and the hash
+// secret was never secret (anyone can read it in the snapshot).
+function reproducibly() {
+  let state = 0x9e3779b97f4a7c15n;  // xorshift64
+  const fill = (view) => {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    for (let i = 0; i < bytes.length; i++) {
+      state ^= (state << 13n) & 0xffffffffffffffffn;
+      state ^= state >> 7n;
+      state ^= (state << 17n) & 0xffffffffffffffffn;
+      bytes[i] = Number(state & 0xffn);
+    }
+    return view;
+  };
+  globalThis.crypto.getRandomValues = fill;
+  nodeCrypto.randomFillSync = fill;
+  const start = Date.UTC(2020, 1, 2);
+  let elapsed = 0;  // ms
+  performance.now = () => (elapsed += 0.001);
+  Date.now = () => start + Math.floor(elapsed += 0.001);
+}
+if (command === "snapshot" || command === "kernel-snapshot") reproducibly();
 const indexURL = path.resolve(pyodideDir) + "/";
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 // A Uint8Array: unpackArchive refuses Node's Buffer.

@@ -138,6 +138,21 @@ def test_the_site_is_built_with_a_snapshot_and_bytecode(site_dir: Path) -> None:
     assert all("/__pycache__/" in n and ".cpython-3" in n for n in compiled)
 
 
+def test_the_snapshot_made_again_is_the_same_bytes(site_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made again from the same inputs (not from build.py's cache), the
+    snapshot is the site's byte for byte: a fresh clone's build, or a
+    deploy's, names it as this one did, and a returning visitor keeps it."""
+    build_py = load_build_py()
+    monkeypatch.setattr(build_py, "CACHE", tmp_path)
+    monkeypatch.setattr(build_py, "log", lambda message: None)
+    wheel = next((site_dir / "wheels").glob("pf_browser-*.whl"))
+    again = build_py.memory_snapshot(wheel)
+    assert again is not None and again.parent == tmp_path
+    (served,) = (site_dir / "_v").glob("snapshot-*.bin.gz")
+    assert again.read_bytes() == served.read_bytes()
+
+
 # A process that builds the way build() does, holding the build lock, and
 # says when it has it.
 HOLD_THE_BUILD_LOCK = f"""
