@@ -62,8 +62,12 @@ if (!command || !pyodideDir || !input || !out) {
 // Here the randomness is a fixed sequence and the clocks start at a fixed
 // instant and move 1 µs at each reading. Neither reaches a visitor as
 // such: the boot module seeds random again at every boot, and the hash
-// secret was never secret (anyone can read it in the snapshot).
+// secret was never secret (anyone can read it in the snapshot). Nor do the
+// build machine's paths, which made builds in two folders differ: Python's
+// environment names this script (`_`, from Node's argv), and the kernel's
+// micropip keeps its packages' base URL (see kernelSnapshot).
 function reproducibly() {
+  process.argv[1] = "pyodide_build.mjs";
   let state = 0x9e3779b97f4a7c15n;  // xorshift64
   const fill = (view) => {
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -209,9 +213,13 @@ async function kernelSnapshot(lockFile, wheels) {
     throw new Error("kernel-snapshot needs JSPI: run Node 24 with --experimental-wasm-jspi");
   }
   const filesOut = input;
-  // The kernel's lock file: micropip reads it when imported.
-  const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true,
-                                      lockFileURL: path.resolve(lockFile) });
+  // The kernel's lock file: micropip reads it when imported, and keeps the
+  // packages' base URL, by default the lock's folder on this machine. Its
+  // name in the site instead; the booted kernel sets its own (the boot
+  // module's afterSnapshot).
+  const pyodide = await loadPyodide({
+    indexURL, _makeSnapshot: true, lockFileURL: path.resolve(lockFile),
+    packageBaseUrl: `./${path.basename(path.dirname(path.resolve(lockFile)))}/` });
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
   const distInfos = () => new Set(pyodide.FS.readdir(sitePackages)
     .filter((name) => name.endsWith(".dist-info")));

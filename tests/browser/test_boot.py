@@ -153,6 +153,19 @@ def test_the_snapshot_made_again_is_the_same_bytes(site_dir: Path, tmp_path: Pat
     assert again.read_bytes() == served.read_bytes()
 
 
+def test_the_snapshots_hold_no_path_of_the_build_machine(site_dir: Path) -> None:
+    """Python's environment named the script that made a snapshot, and the
+    kernel's micropip the folder of its lock: paths of the machine that
+    built the site, in files anyone can download, and the reason two
+    checkouts' builds differed."""
+    snapshots = sorted((site_dir / "_v").glob("*snapshot-*.bin.gz"))
+    assert len(snapshots) == 3, snapshots  # the pages', the sync page's, the kernel's
+    for snapshot in snapshots:
+        memory = gzip.decompress(snapshot.read_bytes())
+        for folder in {REPO, site_dir.resolve()}:
+            assert str(folder).encode() not in memory, (snapshot.name, folder)
+
+
 # A process that builds the way build() does, holding the build lock, and
 # says when it has it.
 HOLD_THE_BUILD_LOCK = f"""
