@@ -314,21 +314,54 @@ function fail(message) {
   throw new Error(message);
 }
 
-// What a snapshot would otherwise hand every visitor alike: the state of
-// the `random` module's generator, seeded once, when the snapshot was made.
-// Every Python booted from it would draw the same numbers (the same retry
-// jitter in every browser, so clients that failed together would retry
-// together), and tempfile's names would repeat. Seeded here from
-// os.urandom (the browser's crypto.getRandomValues), as a fresh Python
-// seeds itself. (The hash secret cannot be changed once Python runs: every
-// visit shares the snapshot's, as readable as the snapshot is.)
-const RESEED = `
+// What a snapshot froze that a plain boot reads afresh, set again to this
+// visit's before anything else runs (see thaw).
+//
+// The state of the `random` module's generator, seeded once, when the
+// snapshot was made: every Python booted from it would draw the same
+// numbers (the same retry jitter in every browser, so clients that failed
+// together would retry together), and tempfile's names would repeat.
+// Seeded here from os.urandom (the browser's crypto.getRandomValues), as a
+// fresh Python seeds itself. (The hash secret cannot be changed once Python
+// runs: every visit shares the snapshot's, as readable as the snapshot is.)
+//
+// The time zone, which Python's time module copies from the C library at
+// import (time.timezone, altzone, daylight, tzname): the snapshot maker's
+// (UTC here), not this browser's. thaw() has the C library read the zone
+// again first; the time module's own start then runs again, on a new
+// instance of the module, and the zone is copied from it.
+const THAW = `
 import sys
 if "random" in sys.modules:
     sys.modules["random"].seed()
 if "tempfile" in sys.modules:
     sys.modules["tempfile"]._name_sequence = None
+if "time" in sys.modules:
+    def _pf_zone(time):
+        import _imp
+        fresh = _imp.create_builtin(time.__spec__)
+        _imp.exec_builtin(fresh)
+        for name in ("timezone", "altzone", "daylight", "tzname"):
+            setattr(time, name, getattr(fresh, name))
+    _pf_zone(sys.modules["time"])
+    del _pf_zone
 `;
+
+function thaw(pyodide) {
+  // The C library's zone (what localtime()'s tm_zone and strftime("%Z")
+  // name), read once per start by Emscripten's tzset: read again, into the
+  // same variables, by the same function Pyodide's start calls.
+  const emscripten = pyodide._module;
+  if (typeof emscripten?.__tzset_js === "function" && typeof emscripten._tzname === "number") {
+    const names = emscripten._tzname >>> 2;
+    emscripten.__tzset_js(emscripten._timezone, emscripten._daylight,
+                          emscripten.HEAPU32[names], emscripten.HEAPU32[names + 1]);
+  } else {
+    console.warn("Python keeps the time zone of the machine that made its snapshot: "
+                 + "this Pyodide has no Emscripten tzset to call");
+  }
+  pyodide.runPython(THAW);
+}
 
 // Python's import system keeps each folder's listing; these files are new to
 // it. importlib.invalidate_caches() does this and also imports
@@ -475,7 +508,7 @@ export async function loadPyodide(options = {}) {
         ...config, _loadSnapshot: bytes, _snapshotDeserializer: deserialize }),
       Math.ceil((bytes.length - header) / 65536));
       booted = restored;
-      restored.runPython(RESEED);
+      thaw(restored);
       if (afterSnapshot) restored.runPython(afterSnapshot);
       pyodide = restored;  // else a plain boot, below
       globalThis.pfPythonBoot = "snapshot";

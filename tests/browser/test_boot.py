@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from _local_servers import ThreadedServer
-from conftest import CHROMIUM, CHROMIUM_ARGS, IDB_DONE, KEPT_SNAPSHOTS, is_local
+from conftest import CHROMIUM, CHROMIUM_ARGS, IDB_DONE, KEPT_SNAPSHOTS, is_local, local_only_context
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_demo import BUILDER, PROMPT, READER, Demo, demo_servers
 
@@ -736,6 +736,36 @@ def test_each_visit_booted_from_the_snapshot_draws_its_own_random_numbers(
     assert all(v["held"] for v in visits), visits
     assert visits[0]["random"] != visits[1]["random"], visits
     assert visits[0]["tempfile"] != visits[1]["tempfile"], visits
+
+
+ZONE_PROBE = """
+import datetime, js, json, time
+js.document.body.dataset.zone = json.dumps({
+    "boot": getattr(js, "pfPythonBoot", None),
+    "zone": [list(time.tzname), time.timezone, time.altzone, time.daylight,
+             time.localtime(0).tm_zone, time.strftime("%Z", time.localtime(1751328000)),
+             str(datetime.datetime(2026, 1, 1).astimezone().tzinfo)]})
+"""
+
+
+@pytest.mark.parametrize("demo_page", ["index.html", "worker.html"])
+def test_python_booted_from_the_snapshot_keeps_the_browsers_time_zone(
+        chromium: Browser, demo: Demo, site_dir: Path, demo_page: str) -> None:
+    """The snapshot was made on a machine in UTC; a browser in Sydney (its
+    summer in January, DST reversed) gets Sydney's zone, as Python booted
+    plainly there does: time's constants, the C library's names
+    (localtime()'s tm_zone, strftime's %Z) and datetime's local zone."""
+    zones = {}
+    for boot in ("snapshot", "plain"):
+        with local_only_context(chromium, timezone_id="Australia/Sydney") as (context, _):
+            page = context.new_page()
+            if boot == "plain":
+                page.route("**/_v/snapshot-*", lambda route: route.fulfill(status=404))
+            found = json.loads(run_probe(page, demo, site_dir, demo_page, ZONE_PROBE, "zone"))
+        assert found["boot"] == boot, found
+        zones[boot] = found["zone"]
+    assert zones["snapshot"] == zones["plain"], zones
+    assert zones["snapshot"][:4] == [["UTC+1000", "UTC+1100"], -36000, -39600, 1], zones
 
 
 def run_probe(page: Page, demo: Demo, site_dir: Path, demo_page: str, script: str,
