@@ -322,7 +322,8 @@ function fail(message) {
 // numbers (the same retry jitter in every browser, so clients that failed
 // together would retry together), and tempfile's names would repeat.
 // Seeded here from os.urandom (the browser's crypto.getRandomValues), as a
-// fresh Python seeds itself. (The hash secret cannot be changed once Python
+// fresh Python seeds itself. Likewise the instant logging was imported,
+// from which each log record's relativeCreated counts: years ago, else. (The hash secret cannot be changed once Python
 // runs: every visit shares the snapshot's, as readable as the snapshot is.)
 //
 // The time zone, which Python's time module copies from the C library at
@@ -336,6 +337,8 @@ if "random" in sys.modules:
     sys.modules["random"].seed()
 if "tempfile" in sys.modules:
     sys.modules["tempfile"]._name_sequence = None
+if "logging" in sys.modules:  # records' relativeCreated counts from this boot
+    sys.modules["logging"]._startTime = __import__("time").time_ns()
 if "time" in sys.modules:
     def _pf_zone(time):
         import _imp

@@ -715,9 +715,10 @@ def test_writing_the_pages_files_imports_nothing_more(page: Page, demo: Demo,
 RANDOM_PROBE = """
 import sys
 held = "random" in sys.modules  # pf_browser imports it: in the snapshot
-import js, json, random, tempfile
+import js, json, logging, random, tempfile
 js.document.body.dataset.draws = json.dumps({
     "boot": getattr(js, "pfPythonBoot", None), "held": held,
+    "since_logging_ms": logging.makeLogRecord({}).relativeCreated,
     "random": [random.random() for _ in range(3)],
     "tempfile": next(tempfile._get_candidate_names())})
 """
@@ -729,13 +730,17 @@ def test_each_visit_booted_from_the_snapshot_draws_its_own_random_numbers(
     """The snapshot was made once, with `random` imported and seeded: the
     boot module seeds it again from the browser's randomness, so two visits
     (the first from the fetched snapshot, the next from the kept copy) never
-    share retry jitter or anything else drawn from it."""
+    share retry jitter or anything else drawn from it; and logging's clock
+    starts with the visit."""
     visits = [json.loads(run_probe(page, demo, site_dir, demo_page, RANDOM_PROBE, "draws"))
               for _ in range(2)]
     assert [v["boot"] for v in visits] == ["snapshot", "snapshot"], visits
     assert all(v["held"] for v in visits), visits
     assert visits[0]["random"] != visits[1]["random"], visits
     assert visits[0]["tempfile"] != visits[1]["tempfile"], visits
+    # logging (imported by asyncio, in the snapshot) counts from this boot,
+    # not from when the snapshot was made.
+    assert all(0 <= v["since_logging_ms"] < 600_000 for v in visits), visits
 
 
 ZONE_PROBE = """
