@@ -322,9 +322,11 @@ function fail(message) {
 // numbers (the same retry jitter in every browser, so clients that failed
 // together would retry together), and tempfile's names would repeat.
 // Seeded here from os.urandom (the browser's crypto.getRandomValues), as a
-// fresh Python seeds itself. Likewise the instant logging was imported,
-// from which each log record's relativeCreated counts: years ago, else. (The hash secret cannot be changed once Python
+// fresh Python seeds itself. (The hash secret cannot be changed once Python
 // runs: every visit shares the snapshot's, as readable as the snapshot is.)
+//
+// The instant logging was imported, from which each log record's
+// relativeCreated counts: else from when the snapshot was made.
 //
 // The time zone, which Python's time module copies from the C library at
 // import (time.timezone, altzone, daylight, tzname): the snapshot maker's
