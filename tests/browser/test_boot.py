@@ -724,7 +724,9 @@ js.document.body.dataset.draws = json.dumps({
 """
 
 
-@pytest.mark.parametrize("demo_page", ["index.html", "worker.html", "sync.html"])
+# The sync page's boot module is the same, its snapshot made with JSPI as
+# the kernel's is (test_lite_kernel.py draws from two kernels).
+@pytest.mark.parametrize("demo_page", ["index.html", "worker.html"])
 def test_each_visit_booted_from_the_snapshot_draws_its_own_random_numbers(
         page: Page, demo: Demo, site_dir: Path, demo_page: str) -> None:
     """The snapshot was made once, with `random` imported and seeded: the
@@ -753,24 +755,27 @@ js.document.body.dataset.zone = json.dumps({
 """
 
 
-@pytest.mark.parametrize("demo_page", ["index.html", "worker.html"])
 def test_python_booted_from_the_snapshot_keeps_the_browsers_time_zone(
-        chromium: Browser, demo: Demo, site_dir: Path, demo_page: str) -> None:
+        chromium: Browser, demo: Demo, site_dir: Path) -> None:
     """The snapshot was made on a machine in UTC; a browser in Sydney (its
-    summer in January, DST reversed) gets Sydney's zone, as Python booted
-    plainly there does: time's constants, the C library's names
-    (localtime()'s tm_zone, strftime's %Z) and datetime's local zone."""
+    summer in January, DST reversed) gets Sydney's zone, on the main thread
+    and in a worker, as Python booted plainly there does: time's constants,
+    the C library's names (localtime()'s tm_zone, strftime's %Z) and
+    datetime's local zone."""
     zones = {}
-    for boot in ("snapshot", "plain"):
+    for demo_page, boot in (("index.html", "plain"), ("index.html", "snapshot"),
+                            ("worker.html", "snapshot")):
         with local_only_context(chromium, timezone_id="Australia/Sydney") as (context, _):
             page = context.new_page()
             if boot == "plain":
                 page.route("**/_v/snapshot-*", lambda route: route.fulfill(status=404))
             found = json.loads(run_probe(page, demo, site_dir, demo_page, ZONE_PROBE, "zone"))
         assert found["boot"] == boot, found
-        zones[boot] = found["zone"]
-    assert zones["snapshot"] == zones["plain"], zones
-    assert zones["snapshot"][:4] == [["UTC+1000", "UTC+1100"], -36000, -39600, 1], zones
+        zones[demo_page, boot] = found["zone"]
+    plain = zones["index.html", "plain"]
+    assert plain[:4] == [["UTC+1000", "UTC+1100"], -36000, -39600, 1], zones
+    assert zones["index.html", "snapshot"] == plain, zones
+    assert zones["worker.html", "snapshot"] == plain, zones
 
 
 def run_probe(page: Page, demo: Demo, site_dir: Path, demo_page: str, script: str,
