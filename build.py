@@ -1362,8 +1362,10 @@ def cached_names(site: Path, snapshot: Path | None,
     def boot_module(stem: str, **fill: str) -> str:
         text = (BOOT / "pyodide_boot.mjs").read_text()
         for key, value in {"PYODIDE_VERSION": PYODIDE_VERSION, "PYODIDE": f"./{pyodide}/",
-                           **fill}.items():
+                           "SNAPSHOT_ELSE": "", "KEPT_ELSE": "", **fill}.items():
             text = text.replace(f"__{key}__", value)
+        if left := sorted(set(re.findall(r"__[A-Z][A-Z_]*[A-Z]__", text))):
+            raise RuntimeError(f"boot/pyodide_boot.mjs: nothing fills {', '.join(left)}")
         name = f"{stem}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.mjs"
         files[name] = text.encode()
         return f"./{CACHED}/{name}"
@@ -1384,7 +1386,10 @@ def cached_names(site: Path, snapshot: Path | None,
             "sync_interpreter": boot_module(
                 "boot-sync", SNAPSHOT=cached(sync_snapshot, "sync-snapshot"),
                 SNAPSHOT_NEEDS="jspi", FILES=files_of("sync"), AFTER_SNAPSHOT='""',
-                KEPT="pf_browser-sync-snapshot", EARLY=PAGE_EARLY)}
+                KEPT="pf_browser-sync-snapshot", EARLY=PAGE_EARLY,
+                # Without JSPI (WebKit), the pages' snapshot: Python cannot block
+                # there either way, and it boots in a fraction of a plain boot.
+                SNAPSHOT_ELSE=cached(snapshot, "snapshot"), KEPT_ELSE="pf_browser-snapshot")}
     if kernel is not None:
         urls["kernel"] = boot_module(
             "kernel", SNAPSHOT=cached(kernel[0], "kernel-snapshot"), SNAPSHOT_NEEDS="jspi",

@@ -38,11 +38,14 @@ export const version = "__PYODIDE_VERSION__";
 
 const indexURL = new URL("__PYODIDE__", import.meta.url).href;
 // A snapshot made with JSPI ("jspi") binds Python's run_sync to JSPI: it is
-// used only where this browser has JSPI (not WebKit's), else Python boots
-// plainly.
+// used only where this browser has JSPI (not WebKit's). Elsewhere the sync
+// page boots from the other pages' snapshot, made without JSPI, whose
+// run_sync is bound as a plain boot in this browser would bind it (the
+// kernel, which has no such second snapshot, boots plainly).
 const snapshotUsable = "__SNAPSHOT_NEEDS__" !== "jspi" || typeof WebAssembly.Suspending === "function";
-const snapshotURL = "__SNAPSHOT__" && snapshotUsable
-  ? new URL("__SNAPSHOT__", import.meta.url).href : null;
+const [snapshotName, KEPT] = snapshotUsable
+  ? ["__SNAPSHOT__", "__KEPT__"] : ["__SNAPSHOT_ELSE__", "__KEPT_ELSE__"];
+const snapshotURL = snapshotName ? new URL(snapshotName, import.meta.url).href : null;
 // The Python files this boot writes (the snapshot holds memory, not files):
 // a page's pf_browser, its own modules and PyScript's package's bytecode, all
 // of which PyScript would otherwise fetch one by one only after the boot and
@@ -77,8 +80,8 @@ async function askSnapshot(signal) {
 // Cache Storage: opening it and reading the copy while a page loads took
 // about 0.1 s longer, which in the worker page's worker, where this module is
 // evaluated only once PyScript has made the worker, held up the boot.) The
-// store holds one snapshot: writing a new build's drops the older ones.
-const KEPT = "__KEPT__";  // one per boot module: the pages' and the kernel's
+// store holds one snapshot: writing a new build's drops the older ones. KEPT
+// (above) is one per snapshot: the pages', the sync page's and the kernel's.
 const STORE = "snapshots";
 const storage = typeof indexedDB === "object" ? indexedDB : null;
 

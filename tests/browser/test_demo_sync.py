@@ -85,4 +85,7 @@ def test_without_jspi_the_page_says_in_words_what_to_use(engine: Browser, demo: 
         assert "cannot stream" in words and "JSPI" in words, words
         assert "AsyncPromptFloe" in words and "worker" in words, words
         assert page.evaluate(f"document.querySelector('{tid('generate')}').disabled") is True
+        # From the other pages' snapshot (made without JSPI), not a plain boot:
+        # the words come in seconds, not the half minute a plain boot takes.
+        assert page.evaluate("globalThis.pfPythonBoot ?? null") == "snapshot"
         assert not page.strays(), page.strays()
