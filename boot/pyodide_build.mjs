@@ -35,7 +35,11 @@
 //       Run under a Node with JSPI on (--experimental-wasm-jspi): Pyodide
 //       picks its way of blocking on a promise (run_sync) when it starts and
 //       the snapshot keeps that choice, so a kernel booted from it blocks
-//       with JSPI as a plain one does. The objects of Pyodide's own
+//       with JSPI as a plain one does.
+//   node boot/pyodide_build.mjs kernel-snapshot-without-jspi <same arguments>
+//       The same, under a Node without JSPI, for browsers without it
+//       (WebKit): its run_sync cannot block, as a plain boot's there cannot.
+//       The files are the same bytes as kernel-snapshot's. The objects of Pyodide's own
 //       JavaScript that these modules hold (the `pyodide_js` module, its
 //       loadPackagesFromImports, micropip's loadPackage, loadedPackages and
 //       _api.install) are written as {pyodide: <name>, kind}, and the boot
@@ -85,7 +89,7 @@ function reproducibly() {
   performance.now = () => (elapsed += 0.001);
   Date.now = () => start + Math.floor(elapsed += 0.001);
 }
-if (command === "snapshot" || command === "kernel-snapshot") reproducibly();
+if (["snapshot", "kernel-snapshot", "kernel-snapshot-without-jspi"].includes(command)) reproducibly();
 const indexURL = path.resolve(pyodideDir) + "/";
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 // A Uint8Array: unpackArchive refuses Node's Buffer.
@@ -134,8 +138,8 @@ async function withPyscriptTree(pyodide, stdlibModule) {
   pyodide.globals.set("tree", pyodide.toPy(tree));
 }
 
-if (command === "kernel-snapshot") {
-  await kernelSnapshot(process.argv[6], process.argv.slice(7));
+if (command === "kernel-snapshot" || command === "kernel-snapshot-without-jspi") {
+  await kernelSnapshot(process.argv[6], process.argv.slice(7), command === "kernel-snapshot");
   process.exit(0);
 }
 
@@ -207,9 +211,10 @@ names
   process.exit(2);
 }
 
-async function kernelSnapshot(lockFile, wheels) {
-  if (typeof WebAssembly.Suspending !== "function") {
-    throw new Error("kernel-snapshot needs JSPI: run Node 24 with --experimental-wasm-jspi");
+async function kernelSnapshot(lockFile, wheels, jspi) {
+  if ((typeof WebAssembly.Suspending === "function") !== jspi) {
+    throw new Error(jspi ? "kernel-snapshot needs JSPI: run Node 24 with --experimental-wasm-jspi"
+      : "kernel-snapshot-without-jspi needs a Node without JSPI (Node 20, or no JSPI flag)");
   }
   const filesOut = input;
   // The kernel's lock file: micropip reads it when imported, and keeps the
@@ -282,7 +287,7 @@ gc.collect()
   });
   const packed = withoutZeroPages(snapshot);
   fs.writeFileSync(out, zlib.gzipSync(packed, { level: 9 }));
-  console.log(`kernel-snapshot: ${snapshot.length} bytes, ${packed.length} without its zero `
+  console.log(`${command}: ${snapshot.length} bytes, ${packed.length} without its zero `
               + `pages; ${files.length} files of site-packages`);
 }
 

@@ -159,7 +159,8 @@ def test_the_snapshots_hold_no_path_of_the_build_machine(site_dir: Path) -> None
     built the site, in files anyone can download, and the reason two
     checkouts' builds differed."""
     snapshots = sorted((site_dir / "_v").glob("*snapshot-*.bin.gz"))
-    assert len(snapshots) == 3, snapshots  # the pages', the sync page's, the kernel's
+    # The pages', the sync page's, the kernel's with JSPI and without.
+    assert len(snapshots) == 4, snapshots
     for snapshot in snapshots:
         memory = gzip.decompress(snapshot.read_bytes())
         for folder in {REPO, site_dir.resolve()}:
@@ -260,6 +261,16 @@ def test_cached_names_change_with_the_content(tmp_path: Path) -> None:
     assert all((site / "_v" / name).is_file() for name in named)
     assert '"jspi" !== "jspi"' in module and "pf_browser-kernel-snapshot" in module
     assert "micropip" in module and "__" + "AFTER_SNAPSHOT__" not in module
+    # And its snapshot made without JSPI, for browsers without it.
+    without = tmp_path / "kernel-without.bin.gz"
+    without.write_bytes(b"kernel without JSPI")
+    module = (site / build_py.cached_names(site, snapshot, (*kernel, without))["kernel"]
+              ).read_text()
+    assert re.search(r'\["\./kernel-snapshot-without-jspi-[0-9a-f]{16}\.bin\.gz", '
+                     r'"pf_browser-kernel-snapshot-without-jspi"\]', module), module[:3000]
+    # The sync page, where the browser has no JSPI: the pages' snapshot.
+    assert re.search(r'\["\./snapshot-[0-9a-f]{16}\.bin\.gz", "pf_browser-snapshot"\]',
+                     sync_module)
     # Each page's Python files: named by their content in that page's boot
     # module (the worker page's own rendering: the same snapshot, its files).
     archives = {}

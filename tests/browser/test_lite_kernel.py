@@ -2,12 +2,13 @@
 
 A worker boots Python from the kernel's boot module as the JupyterLite site
 names it (site/lite/jupyter-lite.json), with the kernel's packages said to be
-there, as the kernel's worker does. Where the browser has JSPI (Chromium,
-Firefox) it boots from the kernel's memory snapshot, made with JSPI; WebKit
-has none and boots plainly. Either way the kernel's packages are importable
-from their files, Pyodide's own functions they hold work, micropip knows
-this site's lock, and the sync path (``run_sync``) works where JSPI does.
-(test_lite.py runs the whole notebook in Chromium, on both boots.)
+there, as the kernel's worker does. It boots from the kernel's memory
+snapshot: where the browser has JSPI (Chromium, Firefox), the one made with
+JSPI; in WebKit, which has none, the one made without. Either way the
+kernel's packages are importable from their files, Pyodide's own functions
+they hold work, micropip knows this site's lock, and the sync path
+(``run_sync``) works where JSPI does. (test_lite.py runs the whole notebook
+in Chromium, booted from the snapshot and plainly.)
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ json.dumps({
     "base": _compat.lockfile_base_url,
     "base_now": pyodide_js.lockfileBaseUrl,
     "micropip_lists": sorted(micropip.list()),
+    "snapshots": [entry.name.rsplit("/", 1)[-1]
+                  for entry in js.performance.getEntriesByType("resource")
+                  if "snapshot" in entry.name],
 })
 """
 
@@ -141,18 +145,20 @@ def test_the_kernel_boots_with_its_packages_in_every_engine(
         answer = page.evaluate(RUN, CHECK, timeout=180)
         assert "error" not in answer, answer
         found = json.loads(answer["result"])
-        if jspi:
-            # A second kernel, booted from the same snapshot (the kept copy):
-            # the boot module seeded `random` again in each. (WebKit boots
-            # plainly: Python seeds itself.)
-            page.evaluate("globalThis.pfKernel.worker.terminate() ?? true")
-            assert page.evaluate(BOOT, url, timeout=180) == boot
-            draws.append(page.evaluate(RUN, DRAWS, timeout=60))
-    assert boot == ("snapshot" if jspi else "plain")
+        # A second kernel, booted from the same snapshot (the kept copy):
+        # the boot module seeded `random` again in each.
+        page.evaluate("globalThis.pfKernel.worker.terminate() ?? true")
+        assert page.evaluate(BOOT, url, timeout=180) == boot
+        draws.append(page.evaluate(RUN, DRAWS, timeout=60))
+    assert boot == "snapshot"
+    # The first kernel fetched the one snapshot this browser can use, and
+    # not the other (the second kernel read the kept copy).
+    [snapshot] = found["snapshots"]
+    assert re.fullmatch(r"kernel-snapshot-[0-9a-f]{16}\.bin\.gz" if jspi else
+                        r"kernel-snapshot-without-jspi-[0-9a-f]{16}\.bin\.gz", snapshot)
     assert all("error" not in d and json.loads(d["result"])["held"] for d in draws), draws
-    if jspi:
-        first, second = (json.loads(d["result"]) for d in draws)
-        assert first["random"] != second["random"], draws
+    first, second = (json.loads(d["result"]) for d in draws)
+    assert first["random"] != second["random"], draws
     assert found["kernel"] == "PyodideKernel" and found["stdout"] == "LiteStream"
     assert "dump" in found["completions"] and "dumps" in found["completions"]
     # The boot module wrote the kernel's files with the archive's times, as
