@@ -208,11 +208,28 @@ def switch_ms(page: Page, button: str, words: str) -> float:
     return float(page.evaluate("window.switchMs"))
 
 
+def refusing_snapshots(app: Any) -> Any:
+    """The demo app, but every page's snapshot answers 404 (a plain boot). On
+    a second server rather than through Playwright's routing: routing a
+    context turns off its HTTP cache and sends each request through the
+    driver, which the bare page it is compared with would not pay."""
+    from starlette.responses import PlainTextResponse
+
+    async def refusing(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(
+                ("/_v/snapshot-", "/_v/sync-snapshot-")):
+            await PlainTextResponse("not in this measurement", status_code=404)(
+                scope, receive, send)
+            return
+        await app(scope, receive, send)
+    return refusing
+
+
 def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[float]]:
     """Cold and returning page-ready times of the demo pages and of the bare page,
     and the time to switch users on the main page."""
     from _local_servers import ThreadedServer
-    from starlette.responses import HTMLResponse, PlainTextResponse
+    from starlette.responses import HTMLResponse
     from starlette.routing import Route
 
     import pf_server.testing as pf_testing
@@ -222,20 +239,6 @@ def boot_figures(browser: Any, site: Path, seen: list[str]) -> dict[str, list[fl
     core_js, pyodide_mjs = runtime_urls(site)
     bare = bare_page(core_js, pyodide_mjs)
     secret = os.urandom(32)
-
-    def refusing_snapshots(app: Any) -> Any:
-        """The demo app, but every snapshot answers 404 (a plain boot). On a
-        second server rather than through Playwright's routing: routing a
-        context turns off its HTTP cache and sends each request through the
-        driver, which the bare page it is compared with would not pay."""
-        async def refusing(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and scope["path"].startswith(
-                    ("/_v/snapshot-", "/_v/sync-snapshot-")):
-                await PlainTextResponse("not in this measurement", status_code=404)(
-                    scope, receive, send)
-                return
-            await app(scope, receive, send)
-        return refusing
 
     out: dict[str, list[float]] = {}
     with pf_testing.LiveServer(allowed_origins=[]) as api, \

@@ -3,6 +3,7 @@
     python benchmarks/bench_engines.py              (builds site/ with build.py first)
     PF_SITE=path python benchmarks/bench_engines.py [ROUNDS]   (uses a built site as is)
     python benchmarks/bench_engines.py --boot [ROUNDS]   (Firefox: page ready vs a bare page)
+    python benchmarks/bench_engines.py --webkit [ROUNDS] (WebKit: snapshot boots vs plain ones)
 
 The real demo: the local PromptFloe API and the demo app server on two
 loopback origins (one set for all engines), the main-thread page with the
@@ -23,15 +24,26 @@ facade can start afresh, with an empty profile, for each cold load): the
 main and worker pages against the bare PyScript page, alternating, each
 cold (a new Firefox, a new profile) and then returning (the same page
 opened again in that tab, its cache warm).
+
+``--webkit``: what the snapshots made without JSPI give WebKit, which has
+no JSPI, against a plain boot of the same page (its snapshot refused), cold
+(each WebKit page is a new MiniBrowser), alternating: the sync page's time
+to say in words that it cannot stream (by its clock), and the notebook
+kernel's time from starting its worker to ``import pyodide_kernel`` done,
+as the kernel's worker starts (the test harness tests/browser/pages/
+kernel_worker.mjs, on the site's kernel boot module).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -159,6 +171,109 @@ def boot_rounds(rounds: int, site: Path) -> None:
               f"(paired {again:.2f}x)")
 
 
+# The sync page's status turns "error" with its words (page clock).
+SAYS_IT_CANNOT = """new Promise(resolve => {
+  const status = document.querySelector('[data-testid="status"]');
+  const done = () => status.dataset.state === "error";
+  if (done()) return resolve(performance.now());
+  new MutationObserver((_, observer) => {
+    if (done()) { observer.disconnect(); resolve(performance.now()); }
+  }).observe(status, {attributes: true});
+})"""
+
+# Starts the kernel's worker, waits for Python, then imports what the
+# kernel's worker imports: ms from the worker's start (page clock), and how
+# it booted.
+KERNEL_READY = """async (url) => {
+  const started = performance.now();
+  const worker = new Worker(url, { type: "module" });
+  const next = () => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => resolve(data);
+    worker.onerror = (event) => reject(new Error(event.message || "the worker failed"));
+  });
+  const { ready } = await next();
+  worker.postMessage("import pyodide_kernel, piplite.piplite");
+  const answer = await next();
+  worker.terminate();
+  if (answer.error) throw new Error(answer.error);
+  return { ms: performance.now() - started, boot: ready };
+}"""
+
+
+def plain_kernel_site(site: Path, into: Path) -> tuple[Path, str]:
+    """A copy of ``site`` (hard links) whose kernel boot module names no
+    snapshot (the same module, so it boots plainly and writes the same
+    files); and that module's path."""
+    module = json.loads((site / "lite" / "jupyter-lite.json").read_text())[
+        "jupyter-config-data"]["litePluginSettings"][
+        "@jupyterlite/pyodide-kernel-extension:kernel"]["pyodideUrl"].removeprefix("./..")
+    copy = into / "site"
+    shutil.copytree(site, copy, symlinks=True, copy_function=os.link)
+    target = copy / module.lstrip("/")
+    text = re.sub(r'"\./kernel-snapshot-[\w-]+\.bin\.gz"', '""', target.read_text())
+    target.unlink()  # a hard link: the site's own file stays as it is
+    target.write_text(text)
+    return copy, module
+
+
+def webkit_rounds(rounds: int, site: Path) -> None:
+    from _local_servers import StaticServer
+    from bench_browser import refusing_snapshots
+
+    engine = "webkit"
+    if missing(engine):
+        raise SystemExit(f"bench_engines --webkit: {missing(engine)}")
+    pages = REPO / "tests" / "browser" / "pages"
+    got: dict[str, list[float]] = {}
+    with StrayCatcher() as catcher, LiveServer(allowed_origins=[]) as api, \
+            tempfile.TemporaryDirectory() as scratch:
+        plain_site, module = plain_kernel_site(site, Path(scratch))
+        app = create_app(api_base_url=api.base_url, api_key=api.api_key, site_dir=site,
+                         users=[USER])
+        with ThreadedServer(app) as app_server, \
+                ThreadedServer(refusing_snapshots(app)) as plain_server, \
+                StaticServer({"/": site, "/_test/": pages}) as kernel_server, \
+                StaticServer({"/": plain_site, "/_test/": pages}) as plain_kernel_server:
+            api.set_allowed_origins([app_server.origin, plain_server.origin])
+            browser = launch(engine, catcher)
+            try:
+                for n in range(rounds):
+                    runs = [("sync", app_server), ("sync_plain", plain_server),
+                            ("kernel", kernel_server), ("kernel_plain", plain_kernel_server)]
+                    for name, server in (runs if n % 2 == 0 else runs[::-1]):
+                        with browser.page() as page:
+                            if name.startswith("sync"):
+                                page.goto(server.origin + "/sync.html")
+                                ms = float(page.evaluate(SAYS_IT_CANNOT, timeout=BOOT_TIMEOUT))
+                                boot = page.evaluate("globalThis.pfPythonBoot ?? null")
+                            else:
+                                origin = server.origin
+                                page.goto(f"{origin}/_test/pyodide.html")
+                                answer = page.evaluate(
+                                    KERNEL_READY,
+                                    f"{origin}/_test/kernel_worker.mjs?module={origin}{module}"
+                                    f"&lock={origin}/lite/kernel-packages/pyodide-lock.json",
+                                    timeout=BOOT_TIMEOUT)
+                                ms, boot = float(answer["ms"]), answer["boot"]
+                            if page.strays():
+                                raise SystemExit(f"{name}: asked non-local hosts")
+                        if boot != ("plain" if name.endswith("_plain") else "snapshot"):
+                            raise SystemExit(f"{name}: booted {boot!r}")
+                        got.setdefault(name, []).append(ms)
+                        print(f"round {n + 1} {name}: {ms:.0f} ms ({boot})", flush=True)
+            finally:
+                browser.close()
+    print(f"\nwebkit, cold, medians of {rounds} alternating rounds (page clock); paired = "
+          "the median of each round's own ratio")
+    for name, what in (("sync", "sync page, to its words that it cannot stream"),
+                       ("kernel", "notebook kernel, to import pyodide_kernel done")):
+        snap, plain = got[name], got[f"{name}_plain"]
+        paired = statistics.median(s / p for s, p in zip(snap, plain, strict=True))
+        print(f"  {what}: from the snapshot {statistics.median(snap):.0f} ms, plainly "
+              f"{statistics.median(plain):.0f} ms = "
+              f"{statistics.median(snap) / statistics.median(plain):.2f}x (paired {paired:.2f}x)")
+
+
 def site_dir() -> Path:
     if env := os.environ.get("PF_SITE"):
         return Path(env)
@@ -196,10 +311,13 @@ def sign_in(page: Page) -> None:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--boot"]
+    args = [a for a in sys.argv[1:] if a not in ("--boot", "--webkit")]
     rounds = int(args[0]) if args else 3
     if "--boot" in sys.argv[1:]:
         boot_rounds(rounds, site_dir())
+        return
+    if "--webkit" in sys.argv[1:]:
+        webkit_rounds(rounds, site_dir())
         return
     engines = [e for e in ENGINES if not missing(e)]
     for engine in ENGINES:
