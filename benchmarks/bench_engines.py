@@ -61,15 +61,21 @@ USER = DemoUser("ada", "Ada (builder)", ("build", "read", "deploy"))
 RUNS_PER_PAGE = 3
 TIMEOUT = 180
 
-# Stamp the moment the status line says "ready" (or at once, if it already does).
-WATCH_READY = """new Promise(resolve => {
+
+def watch_state(state: str) -> str:
+    """JS: stamps the moment the status line's state is ``state`` (or at
+    once, if it already is), by the page's clock."""
+    return """new Promise(resolve => {
   const status = document.querySelector('[data-testid="status"]');
-  const done = () => status.dataset.state === "ready";
+  const done = () => status.dataset.state === STATE;
   if (done()) return resolve(performance.now());
   new MutationObserver((_, observer) => {
     if (done()) { observer.disconnect(); resolve(performance.now()); }
   }).observe(status, {attributes: true});
-})"""
+})""".replace("STATE", json.dumps(state))
+
+
+WATCH_READY = watch_state("ready")
 
 # Click Generate, then stamp the first file listed and the run's end.
 GENERATE = """new Promise((resolve, reject) => {
@@ -171,15 +177,8 @@ def boot_rounds(rounds: int, site: Path) -> None:
               f"(paired {again:.2f}x)")
 
 
-# The sync page's status turns "error" with its words (page clock).
-SAYS_IT_CANNOT = """new Promise(resolve => {
-  const status = document.querySelector('[data-testid="status"]');
-  const done = () => status.dataset.state === "error";
-  if (done()) return resolve(performance.now());
-  new MutationObserver((_, observer) => {
-    if (done()) { observer.disconnect(); resolve(performance.now()); }
-  }).observe(status, {attributes: true});
-})"""
+# The sync page's status turns "error", with its words.
+SAYS_IT_CANNOT = watch_state("error")
 
 # Starts the kernel's worker, waits for Python, then imports what the
 # kernel's worker imports: ms from the worker's start (page clock), and how
