@@ -51,6 +51,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,6 +108,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # This holds in each of `build.py test`'s worker processes too: pytest-xdist
     # hands each process its tests in this order.
     items.sort(key=in_browser_suite)
+
+
+# Chromium 156's renderer now and then dies of a SIGSEGV in a page whose Python
+# blocks through JSPI (a read just past the top of the stack it had switched
+# to, in five crash dumps here; about one full run in five). Playwright then
+# says "Target crashed", and the page, often a module's or a class's shared
+# one, is gone. Such a test runs once more (pytest-rerunfailures, configured
+# in pyproject.toml for that message only), and before it does, the
+# module- and class-scoped fixtures it uses are made again, so that it gets
+# live pages. A crash in the second run fails the test; any other failure is
+# never run again.
+RENDERER_CRASHED = "Target crashed"
+_crashed: set[str] = set()  # node ids whose last run lost its renderer
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and call.excinfo is not None \
+            and RENDERER_CRASHED in str(call.excinfo.value):
+        _crashed.add(item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.nodeid not in _crashed:
+        return
+    _crashed.discard(item.nodeid)
+    warnings.warn(f"{item.nodeid}: Chromium's renderer crashed; running it once more with "
+                  "its pages made again", stacklevel=1)
+    info = getattr(item, "_fixtureinfo", None)
+    request = getattr(item, "_request", None)
+    for definitions in (info.name2fixturedefs.values() if info else ()):
+        for definition in definitions:
+            if definition.scope in ("class", "module") and definition.cached_result is not None:
+                definition.finish(request)
 
 
 @pytest.fixture(scope="session")
