@@ -1236,15 +1236,15 @@ def kernel_snapshot(lite: Path) -> tuple[Path, Path, Path | None] | None:
 
     Made under Node 24 with JSPI (``boot/pyodide_build.mjs kernel-snapshot``),
     and beside it, under Node 20 as the pages' snapshot is, the one for
-    browsers without JSPI (``kernel-snapshot-without-jspi``; WebKit's kernel
-    booted plainly in 15.5 s against Chromium's 5.2 s from its snapshot). Both
-    write the same files, byte for byte: the second is left out (the kernel
-    boots plainly there) if it fails or they differ, and made again at the
-    next build. Once per key: Pyodide's version
-    and runtime, the kernel's wheels, Node 24's version and the script.
-    ``PF_SNAPSHOT=0`` builds a site without them, and so does a machine
-    without the lite extra's Node; the kernel then boots Pyodide's own way,
-    installing its packages.
+    browsers without JSPI (``kernel-snapshot-without-jspi``: WebKit's kernel
+    took 11.5 s booting plainly, 1.3 s from it; bench_engines.py --webkit).
+    Both write the same files, byte for byte: the second is left out (the
+    kernel boots plainly there) if it fails or they differ, and made again at
+    the next build. Once per key: Pyodide's version and runtime, the
+    kernel's wheels, Node 24's version and the script. ``PF_SNAPSHOT=0``
+    builds a site without them, and so does a machine without the lite
+    extra's Node; the kernel then boots Pyodide's own way, installing its
+    packages.
     """
     if os.environ.get("PF_SNAPSHOT", "1") == "0":
         return None
@@ -1286,18 +1286,19 @@ def kernel_snapshot(lite: Path) -> tuple[Path, Path, Path | None] | None:
         codes = {k: run.wait() for k, run in started.items()}
         if codes.get("with", 0) != 0:
             log("WARNING: no kernel snapshot (see above); the notebook's kernel boots plainly")
-            return None
-        if "with" in codes:
+        elif "with" in codes:
             tmp[0].replace(made[0])
             tmp[1].replace(made[1])
-        if "without" in codes:
-            if codes["without"] == 0 and files_too.read_bytes() == made[1].read_bytes():
-                tmp[2].replace(made[2])
-            else:
-                log("WARNING: no kernel snapshot without JSPI (see above, or its files "
-                    "differ from the other's); without JSPI the kernel boots plainly")
-            tmp[2].unlink(missing_ok=True)
-            files_too.unlink(missing_ok=True)
+        if codes.get("without") == 0 and made[1].is_file() \
+                and files_too.read_bytes() == made[1].read_bytes():
+            tmp[2].replace(made[2])
+        elif "without" in codes:
+            log("WARNING: no kernel snapshot without JSPI (see above, or its files "
+                "differ from the other's); without JSPI the kernel boots plainly")
+        for left in (*tmp, files_too):
+            left.unlink(missing_ok=True)
+        if not (made[0].is_file() and made[1].is_file()):
+            return None
     for old in [*CACHE.glob("kernel-snapshot-*.bin.gz"), *CACHE.glob("kernel-files-*.bin.gz")]:
         if old not in made:
             old.unlink()

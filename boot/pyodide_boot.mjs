@@ -38,10 +38,10 @@ export const version = "__PYODIDE_VERSION__";
 
 const indexURL = new URL("__PYODIDE__", import.meta.url).href;
 // A snapshot made with JSPI ("jspi") binds Python's run_sync to JSPI: it is
-// used only where this browser has JSPI (not WebKit's). Elsewhere the sync
-// page boots from the other pages' snapshot, made without JSPI, whose
-// run_sync is bound as a plain boot in this browser would bind it (the
-// kernel, which has no such second snapshot, boots plainly).
+// used only where this browser has JSPI (not WebKit's). Elsewhere Python
+// boots from a snapshot made without JSPI, whose run_sync is bound as a
+// plain boot in this browser would bind it: for the sync page, the other
+// pages' snapshot; for the kernel, its own made without JSPI.
 const snapshotUsable = "__SNAPSHOT_NEEDS__" !== "jspi" || typeof WebAssembly.Suspending === "function";
 const [snapshotName, KEPT] = snapshotUsable
   ? ["__SNAPSHOT__", "__KEPT__"] : ["__SNAPSHOT_ELSE__", "__KEPT_ELSE__"];
