@@ -35,15 +35,15 @@
 //       Run under a Node with JSPI on (--experimental-wasm-jspi): Pyodide
 //       picks its way of blocking on a promise (run_sync) when it starts and
 //       the snapshot keeps that choice, so a kernel booted from it blocks
-//       with JSPI as a plain one does.
-//   node boot/pyodide_build.mjs kernel-snapshot-without-jspi <same arguments>
-//       The same, under a Node without JSPI, for browsers without it
-//       (WebKit): its run_sync cannot block, as a plain boot's there cannot.
-//       The files are the same bytes as kernel-snapshot's. The objects of Pyodide's own
+//       with JSPI as a plain one does. The objects of Pyodide's own
 //       JavaScript that these modules hold (the `pyodide_js` module, its
 //       loadPackagesFromImports, micropip's loadPackage, loadedPackages and
 //       _api.install) are written as {pyodide: <name>, kind}, and the boot
 //       module binds them to the booted Pyodide again.
+//   node boot/pyodide_build.mjs kernel-snapshot-without-jspi <same arguments>
+//       The same, under a Node without JSPI (Node 20), for browsers without
+//       it (WebKit): its run_sync cannot block, as a plain boot's there
+//       cannot. It writes the same files, byte for byte.
 import nodeCrypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -89,7 +89,8 @@ function reproducibly() {
   performance.now = () => (elapsed += 0.001);
   Date.now = () => start + Math.floor(elapsed += 0.001);
 }
-if (["snapshot", "kernel-snapshot", "kernel-snapshot-without-jspi"].includes(command)) reproducibly();
+const SNAPSHOTS = ["snapshot", "kernel-snapshot", "kernel-snapshot-without-jspi"];
+if (SNAPSHOTS.includes(command)) reproducibly();
 const indexURL = path.resolve(pyodideDir) + "/";
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 // A Uint8Array: unpackArchive refuses Node's Buffer.
